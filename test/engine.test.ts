@@ -36,13 +36,13 @@ test("float64 gradient check of a smooth function", () => {
   checkGrad((x) => np.sum(np.tanh(x.ref).mul(np.exp(x))), [0.3, -0.7, 1.1], [3]);
 });
 
-// A finding worth a test: float64 transcendentals in jax-js 0.1.25 are accurate to ~1e-8 relative,
+// A finding worth a test: float64 transcendentals in jax-js 0.1.25 are accurate to ~1e-8..1e-6 relative,
 // not to double precision. If an upgrade makes them exact, tighten checkGrad's step (helpers/numeric.ts).
-test("float64 exp/log/tanh agree with Math to 1e-7 relative (engine precision)", () => {
+test("float64 exp/log/tanh agree with Math to 1e-6 relative (engine precision)", () => {
   const xs = [0.3, 0.7, 1.1, 5.5, 20];
   for (const [name, op, ref] of [
     ["exp", np.exp, Math.exp], ["log", np.log, Math.log], ["tanh", np.tanh, Math.tanh],
   ] as const) {
-    assertClose(toData(op(f64(xs, [5]))), xs.map(ref), { rtol: 1e-7, atol: 1e-12 }, name);
+    assertClose(toData(op(f64(xs, [5]))), xs.map(ref), { rtol: 1e-6, atol: 1e-12 }, name);
   }
 });
