@@ -1,0 +1,55 @@
+// latentkit eval RUN: ELBO, importance-sampled −log p(x), reconstruction, KL and active units.
+import type { Command } from "commander";
+import { LatentkitError } from "../io/errors.js";
+import { openRun, loadRunData } from "../train/run.js";
+import { evaluate } from "../eval/evaluate.js";
+import { disposeTree } from "../engine/index.js";
+import type { SplitName } from "../data/dataset.js";
+import { intOption, printJson, say, fmt } from "./common.js";
+
+type EvalFlags = { split: string; isSamples?: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number };
+
+export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
+  if (!["train", "valid", "test"].includes(flags.split)) {
+    throw new LatentkitError(`--split ${flags.split}: must be train, valid or test`);
+  }
+  const run = await openRun(runDir, flags.best ? "best" : "last");
+  const split = flags.split as SplitName;
+  const data = await loadRunData(run.config, [split]);
+  const s = data.splits[split];
+  if (!s) throw new LatentkitError(`data set ${data.name} has no ${split} split${data.missing?.length ? ` (missing: ${data.missing.join(", ")})` : ""}`);
+  const isSamples = run.model.probabilistic ? flags.isSamples ?? 1000 : 0;
+  const r = evaluate(run.model, run.params, s, {
+    isSamples, limit: flags.limit, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
+  });
+  disposeTree(run.params);
+  if (flags.json) {
+    printJson({ split, ...r });
+    return;
+  }
+  say(`${run.config.model} on ${data.name} ${split} (${r.n} examples), nats per example:`);
+  if (run.model.probabilistic) {
+    say(`  elbo            ${fmt(r.elbo, 3)}`);
+    say(`  recon           ${fmt(r.recon, 3)}`);
+    say(`  kl              ${fmt(r.kl, 3)}`);
+    if (r.nll !== undefined) say(`  -log p(x)       ${fmt(r.nll, 3)}  (importance sampling, k=${r.is_samples})`);
+    say(`  active units    ${r.active_units} of ${r.kl_per_dim?.length ?? "?"}`);
+  } else {
+    say(`  recon (sq. err) ${fmt(r.recon, 4)}`);
+    say(`  mse per pixel   ${fmt(r.mse, 6)}`);
+  }
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval <run>")
+    .description("evaluate a run on a split: ELBO, IS log-likelihood, reconstruction, KL, active units")
+    .option("--split <name>", "train, valid or test", "test")
+    .option("--is-samples <k>", "importance samples for -log p(x) (default 1000; 0 skips it)", intOption("--is-samples", 0))
+    .option("--limit <n>", "evaluate the first N examples", intOption("--limit", 1))
+    .option("--batch-size <n>", "examples per batch", intOption("--batch-size", 1), 100)
+    .option("--seed <n>", "random seed of the estimates", intOption("--seed", 0), 0)
+    .option("--best", "use the best checkpoint instead of the last")
+    .option("--json", "print one JSON document")
+    .action(evalCommand);
+}

@@ -1,0 +1,34 @@
+// latentkit models / latentkit datasets: what is available.
+import type { Command } from "commander";
+import { modelFamilies } from "../models/registry.js";
+import { listDatasets } from "../data/list.js";
+import { printJson, say } from "./common.js";
+
+export function registerInfo(program: Command): void {
+  program
+    .command("models")
+    .description("list the model families and their presets")
+    .option("--json", "print one JSON document")
+    .action((flags: { json?: boolean }) => {
+      const list = modelFamilies.map((m) => ({ name: m.name, description: m.description, presets: Object.keys(m.presets) }));
+      if (flags.json) return printJson(list);
+      for (const m of list) {
+        say(`${m.name.padEnd(16)} ${m.description}`);
+        if (m.presets.length) say(`${"".padEnd(16)} presets: ${m.presets.join(", ")}`);
+      }
+    });
+  program
+    .command("datasets")
+    .description("list the named data sets, whether they are here, and their splits")
+    .option("--data-dir <dir>", "where named data sets are looked for")
+    .option("--json", "print one JSON document")
+    .action((flags: { json?: boolean; dataDir?: string }) => {
+      const list = listDatasets({ dataDir: flags.dataDir });
+      if (flags.json) return printJson(list);
+      for (const d of list) {
+        const splits = Object.entries(d.splits).map(([k, n]) => `${k} ${n}`).join(", ");
+        say(`${d.name.padEnd(16)} ${d.available ? "available" : "missing  "}  ${splits || "-"}  ${d.path}`);
+        if (d.missing?.length) say(`${"".padEnd(16)} missing: ${d.missing.join(", ")}`);
+      }
+    });
+}

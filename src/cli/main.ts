@@ -1,0 +1,53 @@
+// The command line: one parser, one help text, one way to fail (a line on stderr, exit code 1 for bad
+// input, 2 for bad usage; the stack trace only with --debug).
+import { Command, CommanderError } from "commander";
+import { isLatentkitError } from "../io/errors.js";
+import { PACKAGE_VERSION } from "../train/run.js";
+import { registerTrain } from "./train.js";
+import { registerEval } from "./eval.js";
+import { registerInfo } from "./info.js";
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("latentkit")
+    .description("the autoencoder family in TypeScript: train, evaluate, look, use")
+    .version(PACKAGE_VERSION)
+    .option("--debug", "print stack traces of errors")
+    .enablePositionalOptions(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, outputError: () => {} });
+  registerTrain(program);
+  registerEval(program);
+  registerInfo(program);
+  for (const c of program.commands) {
+    c.option("--debug", "print stack traces of errors").exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+    c.showSuggestionAfterError(true);
+  }
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      process.stderr.write(`latentkit: ${e.message.replace(/^error: /, "")}\n`);
+      return 2;
+    }
+    if (isLatentkitError(e)) {
+      process.stderr.write(`latentkit: ${e.message}\n`);
+      if (debug) process.stderr.write(`${e.stack}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    process.stderr.write(`latentkit: internal error: ${err?.message ?? String(e)}${debug ? "" : " (run with --debug for the stack trace)"}\n`);
+    if (debug) process.stderr.write(`${err?.stack}\n`);
+    return 70;
+  }
+}

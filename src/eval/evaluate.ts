@@ -1,0 +1,149 @@
+// Evaluation of a trained model on a split, in nats per example:
+//
+//   ELBO(x)  = E_q[log p(x|z)] − KL(q(z|x) ‖ p(z))                      (one sample of z per x)
+//   log p(x) ≈ log (1/K) Σ_k w_k,   w_k = p(x, z_k) / q(z_k|x),  z_k ~ q(z|x)   (importance sampling)
+//   active units: dimensions j with Cov_x( E_q[z_j|x] ) > 0.01        (Burda et al. 2015)
+//
+// The K weights are drawn in chunks and folded into a running log-sum-exp per example (max and
+// scaled sum, in float64 on the host), so K = 5000 needs the memory of one chunk.
+import { jit, np, keyFromSeed, splitKey, refTree, type Array } from "../engine/index.js";
+import { batches } from "../data/loader.js";
+import type { Split } from "../data/dataset.js";
+import type { BinarizeMode } from "../data/binarize.js";
+import type { Model, Params } from "../models/types.js";
+
+export type EvalOptions = {
+  isSamples: number; // K; 0 skips the IS estimate
+  limit?: number; // the first N examples of the split
+  batchSize?: number;
+  seed?: number;
+  binarize?: BinarizeMode;
+  /** Rows (K-chunk × batch) the decoder sees at once: bounds the memory of the IS estimate. */
+  maxRows?: number;
+};
+
+export type EvalResult = {
+  n: number;
+  recon: number; // −E_q[log p(x|z)] (latent models) or Σ (x − x̂)² (deterministic ones)
+  mse?: number; // mean squared error per pixel of the reconstructions
+  elbo?: number;
+  kl?: number;
+  nll?: number; // −log p(x), importance sampled
+  is_samples?: number;
+  active_units?: number;
+  kl_per_dim?: number[];
+};
+
+/** A running log-sum-exp per example: log Σ_k exp(a_k) = m + log Σ_k exp(a_k − m). */
+export class LogSumExp {
+  private readonly max: Float64Array;
+  private readonly sum: Float64Array;
+  constructor(n: number) {
+    this.max = new Float64Array(n).fill(-Infinity);
+    this.sum = new Float64Array(n);
+  }
+  /** Adds a chunk of values laid out [k, n] (row-major). */
+  add(values: ArrayLike<number>, k: number): void {
+    const n = this.max.length;
+    for (let i = 0; i < n; i++) {
+      let m = this.max[i];
+      for (let r = 0; r < k; r++) m = Math.max(m, values[r * n + i]);
+      if (m === -Infinity) continue;
+      let s = this.max[i] === -Infinity ? 0 : this.sum[i] * Math.exp(this.max[i] - m);
+      for (let r = 0; r < k; r++) s += Math.exp(values[r * n + i] - m);
+      this.max[i] = m;
+      this.sum[i] = s;
+    }
+  }
+  /** log Σ exp per example. */
+  value(): Float64Array {
+    return this.max.map((m, i) => m + Math.log(this.sum[i]));
+  }
+}
+
+const sumOf = (x: Array) => (x.dataSync() as Float32Array).reduce((a, b) => a + b, 0);
+
+export function evaluate(model: Model, params: Params, split: Split, opts: EvalOptions): EvalResult {
+  const batchSize = opts.batchSize ?? 100;
+  const maxRows = opts.maxRows ?? 20000;
+  let key = keyFromSeed(opts.seed ?? 0);
+  const n = Math.min(split.n, opts.limit ?? split.n);
+  const pixels = split.imageShape[0] * split.imageShape[1] * split.imageShape[2];
+  const labelsOf = (y: Array | undefined, b: number) => y ?? np.zeros([b], { dtype: np.int32 });
+
+  const reconErr = jit((p: Params, x: Array, y: Array) => model.reconstructionError(p, { x, labels: y }));
+  const elboTerms = model.elbo && jit((p: Params, x: Array, y: Array, k: Array) => {
+    const t = model.elbo!(p, { x, labels: y }, k);
+    return { recon: t.recon, kl: t.kl, klPerDim: t.klPerDim ?? np.zeros([x.shape[0], 1]) };
+  });
+  const encodeMean = model.probabilistic ? jit((p: Params, x: Array, y: Array) => model.encode(p, { x, labels: y })) : undefined;
+  const logWeights = new Map<number, (p: Params, x: Array, y: Array, k: Array) => Array>();
+  const logWeightsFor = (kc: number) => {
+    if (!logWeights.has(kc)) {
+      logWeights.set(kc, jit((p: Params, x: Array, y: Array, k: Array) => model.logImportanceWeights!(p, { x, labels: y }, k, kc)));
+    }
+    return logWeights.get(kc)!;
+  };
+
+  let sqErr = 0, recon = 0, kl = 0, nll = 0;
+  let klPerDim: Float64Array | undefined;
+  let codeSum: Float64Array | undefined, codeSq: Float64Array | undefined;
+  for (const b of batches(split, { batchSize, shuffle: false, limit: n, binarize: opts.binarize === "dynamic" ? "static" : opts.binarize })) {
+    const B = b.x.shape[0];
+    sqErr += sumOf(reconErr(refTree(params), b.x.ref, labelsOf(b.y?.ref, B)));
+    if (elboTerms) {
+      const [next, k1] = splitKey(key);
+      key = next;
+      const t = elboTerms(refTree(params), b.x.ref, labelsOf(b.y?.ref, B), k1);
+      recon += sumOf(t.recon);
+      kl += sumOf(t.kl);
+      const perDim = t.klPerDim.dataSync() as Float32Array;
+      const d = perDim.length / B;
+      klPerDim ??= new Float64Array(d);
+      for (let i = 0; i < perDim.length; i++) klPerDim[i % d] += perDim[i];
+      const mu = encodeMean!(refTree(params), b.x.ref, labelsOf(b.y?.ref, B)).dataSync() as Float32Array;
+      codeSum ??= new Float64Array(d);
+      codeSq ??= new Float64Array(d);
+      for (let i = 0; i < mu.length; i++) {
+        codeSum[i % d] += mu[i];
+        codeSq[i % d] += mu[i] * mu[i];
+      }
+    }
+    if (model.logImportanceWeights && opts.isSamples > 0) {
+      const lse = new LogSumExp(B);
+      const chunk = Math.max(1, Math.min(opts.isSamples, Math.floor(maxRows / B)));
+      for (let done = 0; done < opts.isSamples; done += chunk) {
+        const kc = Math.min(chunk, opts.isSamples - done);
+        const [next, k2] = splitKey(key);
+        key = next;
+        const logW = logWeightsFor(kc)(refTree(params), b.x.ref, labelsOf(b.y?.ref, B), k2);
+        lse.add(logW.dataSync() as Float32Array, kc);
+      }
+      const logPx = lse.value();
+      for (let i = 0; i < B; i++) nll -= logPx[i] - Math.log(opts.isSamples);
+    }
+    b.x.dispose();
+    b.y?.dispose();
+  }
+  key.dispose();
+  for (const f of [reconErr, elboTerms, encodeMean, ...logWeights.values()]) (f as { dispose?: () => void } | undefined)?.dispose?.();
+
+  const result: EvalResult = { n, recon: 0, mse: sqErr / n / pixels };
+  if (!model.probabilistic) {
+    result.recon = sqErr / n;
+    return result;
+  }
+  result.recon = recon / n;
+  result.kl = kl / n;
+  result.elbo = -(recon + kl) / n;
+  if (klPerDim) result.kl_per_dim = [...klPerDim].map((v) => v / n);
+  if (codeSum && codeSq) {
+    // Cov_x(E_q[z_j|x]) = E[μ_j²] − E[μ_j]²
+    result.active_units = codeSum.filter((s, j) => codeSq![j] / n - (s / n) ** 2 > 0.01).length;
+  }
+  if (model.logImportanceWeights && opts.isSamples > 0) {
+    result.nll = nll / n;
+    result.is_samples = opts.isSamples;
+  }
+  return result;
+}

@@ -1,0 +1,217 @@
+// The Gaussian-latent model shared by vae, beta-vae, iwae, cvae and conv-vae: an encoder giving
+// q(z|x[,c]) = N(μ, diag σ²), a prior p(z[|c]), a decoder giving p(x|z[,c]) (Bernoulli on logits or
+// Gaussian), and the objectives of the seeds:
+//
+//   ELBO(x) = E_q[log p(x|z)] − KL(q(z|x) ‖ p(z)) ≤ log p(x)                 (Kingma & Welling)
+//   loss    = mean_batch( −E_q[log p(x|z)] + β_t · KL )    one sample z = μ + σ ⊙ ε
+//   IWAE_k  = E[ log (1/k) Σ_i p(x, z_i) / q(z_i|x) ],  z_i ~ q(z|x)        (Burda et al.)
+//
+// Reductions: summed over pixels and latent dimensions, averaged over the batch (the seeds sum over
+// the batch too; averaging only rescales the gradient, which Adam ignores, and makes losses
+// comparable across batch sizes: the reported numbers are nats per example).
+import { np, jnn, splitKey, type Array } from "../engine/index.js";
+import {
+  Bernoulli, Normal, StandardNormal, gaussianLikelihood, kl, klStandardNormalPerDim, type Distribution,
+} from "../distributions/index.js";
+import type { Batch, DataInfo, ElboTerms, LossOutput, Model, Params, StepContext } from "./types.js";
+import type { ModelOptions } from "./options.js";
+
+/** The networks of a Gaussian-latent model; conditioning c is a one-hot [B, numClasses] or absent. */
+export type LatentNets = {
+  init(key: Array): Params;
+  /** (μ, log σ²), each [B, d]. x [B, C, H, W] consumed. */
+  encode(params: Params, x: Array, c?: Array): [Array, Array];
+  /** Decoder output before the link (logits, or the Gaussian mean), [N, C, H, W] for z [N, d]. */
+  decode(params: Params, z: Array, c?: Array): Array;
+};
+
+export type LatentModelSpec = {
+  family: string;
+  options: ModelOptions;
+  info: DataInfo;
+  nets: LatentNets;
+  objective: "elbo" | "iwae";
+  conditional: boolean;
+};
+
+const mean0 = (x: Array) => np.mean(x, 0);
+
+export function makeLatentModel(spec: LatentModelSpec): Model {
+  const { options, info, nets, objective, conditional } = spec;
+  const d = options.latent;
+  const [C, H, W] = info.imageShape;
+  const numClasses = info.numClasses ?? 0;
+  if (conditional && !numClasses) {
+    throw new Error(`${spec.family} is conditional and needs a labelled data set`);
+  }
+  const classMeanPrior = conditional && options.conditionalPrior === "class-mean";
+  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+
+  /** One-hot conditioning from int labels (consumed), or nothing for unconditional models. */
+  const context = (labels?: Array): Array | undefined => {
+    if (!conditional) {
+      labels?.dispose();
+      return undefined;
+    }
+    if (!labels) throw new Error(`${spec.family} needs labels`);
+    return jnn.oneHot(labels, numClasses).astype(np.float32);
+  };
+
+  const posterior = (params: Params, x: Array, c?: Array): Normal => {
+    const [mu, logVar] = nets.encode(params, x, c);
+    return Normal.fromLogVar(mu, logVar);
+  };
+
+  /** p(z) = N(0, I), or N(μ_c, I) with a learned mean per class (seed 002's CVAE prior). */
+  const prior = (params: Params, q: Normal, c?: Array): Distribution => {
+    if (classMeanPrior && c) {
+      const mu = np.matmul(c, (params.priorMean as Array).ref); // [B, K] @ [K, d]
+      return new Normal(mu, 1);
+    }
+    c?.dispose();
+    return StandardNormal.like(q);
+  };
+
+  /** p(x|z): events are whole images [C, H, W]. z [N, d] consumed; c borrowed by the caller. */
+  const likelihood = (params: Params, z: Array, c?: Array): Distribution => {
+    const out = nets.decode(params, z, c);
+    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
+    const noise = learnedVariance
+      ? { logVar: (params.logVar as Array).ref }
+      : { variance: options.gaussianVariance as number };
+    return gaussianLikelihood(out, noise, { eventDims: 3 });
+  };
+
+  /** Decoded mean images in [0, 1]. */
+  const decodeMean = (params: Params, z: Array, c?: Array): Array => {
+    const p = likelihood(params, z, c);
+    const m = p.mean;
+    p.dispose();
+    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
+  };
+
+  const ref = (c?: Array) => c?.ref;
+
+  /** KL(q‖p) per example [B], and per dimension [B, d] where the prior is factorised. */
+  const klTerms = (params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array } => {
+    const p = prior(params, q, ref(c));
+    const perDimKl = p instanceof StandardNormal ? klStandardNormalPerDim(q) : undefined;
+    const total = perDimKl ? perDimKl.ref.sum(-1) : kl(q, p);
+    const perDim = perDimKl ?? np.broadcastTo(total.ref.reshape([-1, 1]).div(d), q.shape);
+    p.dispose();
+    return { kl: total, perDim };
+  };
+
+  const elboTerms = (params: Params, batch: Batch, key: Array): ElboTerms => {
+    const c = context(batch.labels);
+    const q = posterior(params, batch.x.ref, ref(c));
+    const z = q.rsample(key);
+    const px = likelihood(params, z, ref(c));
+    const recon = px.logProb(batch.x).neg(); // [B]
+    px.dispose();
+    const { kl: klB, perDim } = klTerms(params, q, c);
+    q.dispose();
+    return { recon, kl: klB, klPerDim: perDim };
+  };
+
+  // log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x), z_i ~ q(z|x), i = 1..k: [k, B]
+  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number): Array => {
+    const c = context(batch.labels);
+    const q = posterior(params, batch.x.ref, ref(c));
+    const B = batch.x.shape[0];
+    const z = q.rsample(key, [k]); // [k, B, d]
+    const logQ = q.logProb(z.ref); // [k, B]
+    const p = prior(params, q, ref(c));
+    const logPz = p.logProb(z.ref);
+    p.dispose();
+    const cRep = c ? np.broadcastTo(c.ref.reshape([1, B, numClasses]), [k, B, numClasses]).reshape([k * B, numClasses]) : undefined;
+    const px = likelihood(params, z.reshape([k * B, d]), cRep);
+    const xRep = np.broadcastTo(batch.x.reshape([1, B, C, H, W]), [k, B, C, H, W]).reshape([k * B, C, H, W]);
+    const logPx = px.logProb(xRep).reshape([k, B]);
+    px.dispose();
+    q.dispose();
+    c?.dispose();
+    return logPx.add(logPz).sub(logQ);
+  };
+
+  const loss = (params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput => {
+    if (objective === "iwae") {
+      ctx.klWeight.dispose();
+      ctx.temperature.dispose();
+      const k = options.iwSamples;
+      const logW = logImportanceWeights(params, batch, key, k); // [k, B]
+      // IWAE_k = log-mean-exp over the k samples, per example
+      const bound = jnn.logsumexp(logW.ref, 0).sub(Math.log(k));
+      const elboEstimate = mean0(logW.mean(0));
+      const iwaeBound = bound.mean();
+      return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
+    }
+    ctx.temperature.dispose();
+    const { recon, kl: klB, klPerDim } = elboTerms(params, batch, key);
+    // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
+    const klObjective = options.freeBits > 0
+      ? np.maximum(mean0(klPerDim!), options.freeBits).sum()
+      : (klPerDim!.dispose(), klB.ref.mean());
+    const reconMean = recon.mean();
+    const klMean = klB.mean();
+    const lossValue = reconMean.ref.add(klObjective.mul(ctx.klWeight));
+    return { loss: lossValue, metrics: { recon: reconMean, kl: klMean } };
+  };
+
+  /** The decoded posterior mean of each input: g(E_q[z|x]). */
+  const reconstruct = (params: Params, batch: Batch): Array => {
+    const c = context(batch.labels);
+    const q = posterior(params, batch.x, ref(c));
+    const out = decodeMean(params, q.loc.ref, ref(c));
+    q.dispose();
+    c?.dispose();
+    return out;
+  };
+
+  const flatDims = C * H * W;
+  return {
+    family: spec.family,
+    options,
+    info,
+    codeDim: d,
+    probabilistic: true,
+    conditional,
+    init(key) {
+      const [kNets, kPrior] = splitKey(key);
+      const params = nets.init(kNets);
+      if (classMeanPrior) params.priorMean = np.zeros([numClasses, d]);
+      if (learnedVariance) params.logVar = np.zeros([C, H, W]);
+      kPrior.dispose();
+      return params;
+    },
+    loss,
+    encode(params, batch) {
+      const c = context(batch.labels);
+      const q = posterior(params, batch.x, c);
+      const mu = q.loc.ref;
+      q.dispose();
+      return mu;
+    },
+    decode(params, z, labels) {
+      const c = context(labels);
+      const out = decodeMean(params, z, ref(c));
+      c?.dispose();
+      return out;
+    },
+    reconstruct,
+    sample(params, key, n, labels) {
+      const c = context(labels);
+      let z = new StandardNormal([n, d]).rsample(key);
+      if (classMeanPrior && c) z = z.add(np.matmul(c.ref, (params.priorMean as Array).ref));
+      const out = decodeMean(params, z, ref(c));
+      c?.dispose();
+      return out;
+    },
+    elbo: elboTerms,
+    logImportanceWeights,
+    reconstructionError(params, batch) {
+      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
+      return np.square(xr.sub(batch.x)).reshape([-1, flatDims]).sum(-1);
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// The shape every model speaks, so that one trainer, one evaluator and one set of picture commands
+// serve them all (after Pythae's shared base and Equinox's "a model is a tree of arrays").
+//
+// Ownership (docs/ARCHITECTURE.md): `params` is borrowed; batches, keys and latent codes passed in
+// are consumed; every returned array is owned by the caller.
+import type { Array } from "../engine/index.js";
+import type { ModelOptions } from "./options.js";
+
+/** What a model needs to know about its data. */
+export type DataInfo = {
+  imageShape: [number, number, number]; // [C, H, W]
+  numClasses: number | null;
+};
+
+/** A parameter tree: nested records of arrays, dotted paths mirror PyTorch state_dict keys. */
+export type Params = { [name: string]: Array | Params };
+
+/** A batch: images [B, C, H, W] in [0, 1], and int32 labels [B] where the data set has them. */
+export type Batch = { x: Array; labels?: Array };
+
+/** Scheduled scalars the trainer passes into the jitted step (arrays, so schedules never retrace). */
+export type StepContext = {
+  klWeight: Array; // β at this step (KL warm-up multiplies the target β)
+  temperature: Array; // Gumbel-softmax τ at this step
+};
+
+/** Per-batch loss and named scalar metrics (batch means), e.g. { recon, kl }. */
+export type LossOutput = { loss: Array; metrics: Record<string, Array> };
+
+/** Per-example terms of the ELBO, for evaluation: log p(x) >= elbo = −recon − kl. */
+export type ElboTerms = {
+  recon: Array; // [B] −E_q[log p(x|z)]
+  kl: Array; // [B] KL(q(z|x) ‖ p(z))
+  klPerDim?: Array; // [B, d] for factorised posteriors (active units, traversal order)
+};
+
+export type Model = {
+  readonly family: string;
+  readonly options: ModelOptions;
+  readonly info: DataInfo;
+  /** Size of the code `encode` returns per example. */
+  readonly codeDim: number;
+  /** Whether the model has a latent-variable density (ELBO, IS log-likelihood, sampling). */
+  readonly probabilistic: boolean;
+  /** Whether decoding needs labels (conditional models). */
+  readonly conditional: boolean;
+
+  init(key: Array): Params;
+  /** The training objective for one batch (minimised). */
+  loss(params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput;
+  /** The code of each example: the posterior mean for a VAE, f(x) for an AE. [B, codeDim] */
+  encode(params: Params, batch: Batch): Array;
+  /** Mean images of p(x|z) (or g(z)), [B, C, H, W] in [0, 1]. */
+  decode(params: Params, z: Array, labels?: Array): Array;
+  /** Reconstructions of a batch, [B, C, H, W] in [0, 1] (decode of the code of each input). */
+  reconstruct(params: Params, batch: Batch): Array;
+  /** Mean images of n draws from the prior (conditional models: one per label given). */
+  sample?(params: Params, key: Array, n: number, labels?: Array): Array;
+  /** ELBO terms per example (latent-variable models). */
+  elbo?(params: Params, batch: Batch, key: Array): ElboTerms;
+  /** log w_i = log p(x, z_i) − log q(z_i|x), z_i ~ q(z|x): [k, B] (latent-variable models). */
+  logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number): Array;
+  /** Per-example reconstruction error Σ (x − x̂)² [B] (every model). */
+  reconstructionError(params: Params, batch: Batch): Array;
+};
+
+/** A model family: its name, what it is, its presets and how to build one. */
+export type ModelFamily = {
+  name: string;
+  description: string;
+  /** Named partial configurations (architecture and, where the source fixes them, training). */
+  presets: Record<string, Record<string, unknown>>;
+  create(options: ModelOptions, info: DataInfo): Model;
+};

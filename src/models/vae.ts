@@ -1,0 +1,42 @@
+// The MLP variational autoencoders of the seeds: vae (β = 1), beta-vae (β ≠ 1, KL warm-up, free
+// bits) and iwae (the importance-weighted bound as the objective; k = 1 is the VAE).
+import { makeLatentModel } from "./latent.js";
+import { mlpLatentNets } from "./nets.js";
+import type { ModelFamily } from "./types.js";
+
+/** Seed 000's MNIST VAE: 784-400-20, LeakyReLU(0.2) encoder, ReLU decoder, Bernoulli output. */
+const seedVae = {
+  hidden: [400], latent: 20, encoderActivation: "leakyRelu", leakySlope: 0.2, decoderActivation: "relu",
+  likelihood: "bernoulli",
+};
+/** Pythae's MNIST benchmark VAE: 784-400-40 with ReLU both ways. */
+const pythaeVae = { hidden: [400], latent: 40, encoderActivation: "relu", decoderActivation: "relu", likelihood: "bernoulli" };
+/** Burda et al.'s one-stochastic-layer model: 784-200-200-50, tanh, two hidden layers each side. */
+const burdaVae = { hidden: [200, 200], latent: 50, encoderActivation: "tanh", decoderActivation: "tanh", likelihood: "bernoulli" };
+
+export const vaeFamily: ModelFamily = {
+  name: "vae",
+  description: "variational autoencoder: Gaussian q(z|x), N(0, I) prior, Bernoulli or Gaussian decoder, loss −ELBO",
+  presets: { "seed-vae": seedVae, "pythae-vae": pythaeVae, "burda-vae": burdaVae },
+  create: (options, info) =>
+    makeLatentModel({ family: "vae", options, info, nets: mlpLatentNets(options, info, false), objective: "elbo", conditional: false }),
+};
+
+export const betaVaeFamily: ModelFamily = {
+  name: "beta-vae",
+  description: "β-VAE: KL weighted by β, optional linear KL warm-up and free bits (per-dimension KL floor)",
+  presets: {
+    "beta4": { beta: 4 },
+    "warmup": { beta: 1, klWarmupEpochs: 10 },
+  },
+  create: (options, info) =>
+    makeLatentModel({ family: "beta-vae", options, info, nets: mlpLatentNets(options, info, false), objective: "elbo", conditional: false }),
+};
+
+export const iwaeFamily: ModelFamily = {
+  name: "iwae",
+  description: "importance-weighted autoencoder: trains on the k-sample bound log (1/k) Σ p(x,z_i)/q(z_i|x)",
+  presets: { "burda-iwae": { ...burdaVae, iwSamples: 5 }, "pythae-iwae": { ...pythaeVae, iwSamples: 5 } },
+  create: (options, info) =>
+    makeLatentModel({ family: "iwae", options, info, nets: mlpLatentNets(options, info, false), objective: "iwae", conditional: false }),
+};

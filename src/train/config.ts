@@ -1,0 +1,111 @@
+// The run configuration: every model and training option in one validated schema, resolved from
+// defaults <- preset <- --config FILE.json <- flags <- --set key=value, in that order.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { LatentkitError } from "../io/errors.js";
+import { modelOptionsSchema } from "../models/options.js";
+
+const positiveInt = z.number().int().positive();
+
+export const trainingOptionsSchema = z.object({
+  model: z.string().default("vae").describe("model family (latentkit models)"),
+  preset: z.string().nullable().default(null).describe("named preset of the model family"),
+  dataset: z.string().default("sprites").describe("data set name or path (latentkit datasets)"),
+  dataDir: z.string().nullable().default(null).describe("where named data sets are looked for"),
+  binarize: z.enum(["none", "static", "dynamic"]).default("none")
+    .describe("binarise images: no, threshold 0.5, or resample Bernoulli(x) every epoch"),
+  epochs: positiveInt.default(10).describe("total epochs of the run (resume continues up to this)"),
+  batchSize: positiveInt.default(100).describe("examples per training step"),
+  lr: z.number().positive().default(1e-3).describe("peak learning rate"),
+  optimizer: z.enum(["adam", "adamw", "sgd"]).default("adam").describe("optimizer"),
+  momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum"),
+  weightDecay: z.number().min(0).default(0).describe("weight decay (AdamW: decoupled; SGD: L2)"),
+  clipNorm: z.number().positive().nullable().default(null).describe("global gradient-norm clip; null is off"),
+  lrSchedule: z.enum(["constant", "step", "cosine"]).default("constant").describe("learning-rate schedule"),
+  lrWarmupSteps: z.number().int().min(0).default(0).describe("linear learning-rate warm-up steps"),
+  lrStepEpochs: positiveInt.default(30).describe("step schedule: epochs between decays"),
+  lrGamma: z.number().positive().max(1).default(0.1).describe("step schedule: decay factor"),
+  seed: z.number().int().min(0).default(0).describe("random seed (initialisation, data order, sampling)"),
+  patience: z.number().int().min(0).default(0).describe("early stopping: epochs without validation improvement; 0 is off"),
+  maxDivergences: z.number().int().min(0).default(5)
+    .describe("non-finite steps tolerated (each rolls back and halves the learning rate) before stopping"),
+  evalIsSamples: z.number().int().min(0).default(100)
+    .describe("importance samples for the end-of-run test evaluation; 0 skips it"),
+  evalLimit: z.number().int().min(0).default(2000).describe("test examples of the end-of-run evaluation; 0 is all"),
+  report: z.boolean().default(true).describe("write pictures and report.html at the end of the run"),
+});
+
+export const configSchema = z.strictObject({
+  ...trainingOptionsSchema.shape,
+  ...modelOptionsSchema.shape,
+});
+
+export type RunConfig = z.infer<typeof configSchema> & { version?: string };
+export type ConfigSource = Record<string, unknown>;
+
+/** The keys the schema knows, for `--set` and error messages. */
+export const configKeys = Object.keys(configSchema.shape);
+
+/** Describes a zod issue as "key: value is not allowed (allowed: ...)". */
+function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+  if (issue.code === "unrecognized_keys") {
+    return `unknown configuration key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  }
+  const key = issue.path.join(".");
+  const value = issue.path.reduce<unknown>((v, p) => (v as Record<PropertyKey, unknown>)?.[p as PropertyKey], input);
+  return `config value ${key}=${JSON.stringify(value)} is invalid: ${issue.message}`;
+}
+
+/** Validates a merged configuration, or throws one line naming the key, the value and what is allowed. */
+export function validateConfig(merged: Record<string, unknown>): RunConfig {
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new LatentkitError(describeIssue(result.error.issues[0], merged));
+  return result.data;
+}
+
+/** Parses a `--set key=value` string; values are JSON where they parse, lists split on commas. */
+export function parseSetting(setting: string): [string, unknown] {
+  const eq = setting.indexOf("=");
+  if (eq <= 0) throw new LatentkitError(`--set ${setting}: expected key=value`);
+  const key = setting.slice(0, eq).trim();
+  const raw = setting.slice(eq + 1).trim();
+  if (!configKeys.includes(key)) {
+    throw new LatentkitError(`--set ${setting}: unknown configuration key "${key}"`);
+  }
+  const expectsList = configSchema.shape[key as keyof typeof configSchema.shape] instanceof z.ZodDefault &&
+    Array.isArray(configSchema.shape[key as keyof typeof configSchema.shape].parse(undefined));
+  const parseOne = (s: string): unknown => {
+    try { return JSON.parse(s); } catch { return s; }
+  };
+  if (expectsList && !raw.startsWith("[")) return [key, raw.split(",").map((s) => parseOne(s.trim()))];
+  return [key, parseOne(raw)];
+}
+
+/** Reads `--config FILE.json`: a JSON object of configuration keys. */
+export function readConfigFile(path: string): ConfigSource {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new LatentkitError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new LatentkitError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new LatentkitError(`${path}: a config file must hold one JSON object`);
+  }
+  return parsed as ConfigSource;
+}
+
+/** Merges sources left to right (later wins), dropping undefined values. */
+export function mergeSources(...sources: (ConfigSource | undefined)[]): ConfigSource {
+  const out: ConfigSource = {};
+  for (const s of sources) {
+    for (const [k, v] of Object.entries(s ?? {})) if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+// Runs: a configuration resolved from its sources, the data it names, the model it builds, and a
+// saved run folder opened again for evaluation and pictures.
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { init } from "../engine/index.js";
+import { LatentkitError } from "../io/errors.js";
+import { loadDataset } from "../data/registry.js";
+import type { Dataset, SplitName } from "../data/dataset.js";
+import { getModelFamily, findPreset } from "../models/registry.js";
+import type { DataInfo, Model, Params } from "../models/types.js";
+import { fromRecords } from "../nn/tree.js";
+import { disposeTree, keyFromSeed } from "../engine/index.js";
+import {
+  validateConfig, readConfigFile, mergeSources, parseSetting, type ConfigSource, type RunConfig,
+} from "./config.js";
+import { CONFIG_FILE, loadModelTensors, readJsonFile, assertRunFolder } from "./checkpoint.js";
+import { tensorsToRecords } from "./tensors.js";
+
+export const PACKAGE_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    return String(pkg.version);
+  } catch {
+    return "unknown";
+  }
+})();
+
+/** What a saved config.json holds besides the configuration. */
+export type SavedConfig = RunConfig & { version: string; data: DataInfo };
+
+/**
+ * defaults <- preset <- --config FILE <- flags <- --set: the model comes from the flags, else the
+ * file, else the preset's family, else "vae".
+ */
+export function resolveConfig(
+  { flags = {}, configFile, sets = [] }: { flags?: ConfigSource; configFile?: string; sets?: string[] },
+): RunConfig {
+  const file = configFile ? readConfigFile(configFile) : {};
+  const setValues = Object.fromEntries(sets.map(parseSetting));
+  const merged = mergeSources(file, flags, setValues);
+  const preset = merged.preset as string | undefined | null;
+  const model = merged.model as string | undefined;
+  let presetValues: ConfigSource = {};
+  let presetModel: string | undefined;
+  if (preset) {
+    const found = findPreset(preset, model);
+    presetValues = found.values;
+    presetModel = found.family.name;
+  }
+  const config = validateConfig(mergeSources({ model: presetModel }, presetValues, merged));
+  getModelFamily(config.model); // an unknown model fails here, before any work
+  return config;
+}
+
+/** The data set of a configuration; named sets download missing files (one clear line offline). */
+export async function loadRunData(config: RunConfig, splits?: readonly SplitName[]): Promise<Dataset> {
+  return loadDataset(config.dataset, {
+    dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits, spritesSeed: config.seed,
+  });
+}
+
+export function dataInfo(data: Dataset): DataInfo {
+  return { imageShape: [...data.imageShape] as DataInfo["imageShape"], numClasses: data.numClasses ?? null };
+}
+
+export function createModel(config: RunConfig, info: DataInfo): Model {
+  try {
+    return getModelFamily(config.model).create(config, info);
+  } catch (e) {
+    if (e instanceof LatentkitError) throw e;
+    throw new LatentkitError(`model ${config.model}: ${(e as Error).message}`);
+  }
+}
+
+export type OpenRun = { dir: string; config: SavedConfig; model: Model; params: Params };
+
+/** A saved run: its configuration, its model and its parameters (last or best checkpoint). */
+export async function openRun(dir: string, which: "last" | "best" = "last"): Promise<OpenRun> {
+  await init();
+  assertRunFolder(dir);
+  const saved = readJsonFile<SavedConfig>(join(dir, CONFIG_FILE));
+  const { version, data, ...rest } = saved;
+  if (!data || !globalThis.Array.isArray(data.imageShape)) throw new LatentkitError(`${join(dir, CONFIG_FILE)}: no data shape recorded`);
+  let config: RunConfig;
+  try {
+    config = validateConfig(rest);
+  } catch (e) {
+    throw new LatentkitError(`${join(dir, CONFIG_FILE)}: ${(e as Error).message}`);
+  }
+  const model = createModel(config, data);
+  const skeleton = model.init(keyFromSeed(0));
+  let params: Params;
+  try {
+    params = fromRecords(tensorsToRecords(loadModelTensors(dir, which)), { like: skeleton as any }) as Params;
+  } catch (e) {
+    if (e instanceof LatentkitError) throw e;
+    throw new LatentkitError(`${join(dir, "model.safetensors")}: does not match the run's model (${(e as Error).message})`);
+  } finally {
+    disposeTree(skeleton);
+  }
+  return { dir, config: { ...config, version, data }, model, params };
+}
+
