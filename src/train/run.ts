@@ -55,7 +55,7 @@ export function resolveConfig(
 /** The data set of a configuration; named sets download missing files (one clear line offline). */
 export async function loadRunData(config: RunConfig, splits?: readonly SplitName[]): Promise<Dataset> {
   return loadDataset(config.dataset, {
-    dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits, spritesSeed: config.seed,
+    dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits,
   });
 }
 

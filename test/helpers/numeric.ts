@@ -47,12 +47,13 @@ export function f64(data: ArrayLike<number>, shape: number[]): Array {
 /**
  * Central differences, df/dx_i ≈ (f(x + h e_i) − f(x − h e_i)) / 2h, against the engine's `grad`,
  * all in float64. `f` takes a float64 array (consumed) and returns a scalar array.
- * jax-js 0.1.25 computes float64 exp/log/tanh/sin to about 1e-8 relative error (not 1e-16; see
- * test/engine.test.ts), so the step is 1e-3: round-off ~1e-8/h = 1e-5, truncation ~h^2 = 1e-6.
+ * jax-js 0.1.25's wasm backend evaluates float64 exp/log in float32 (errors up to ~1e-5 relative for
+ * log just below a power of two; see test/engine.test.ts), so the step is 3e-3 and the tolerances
+ * are loose: round-off ~1e-7/h, truncation ~h^2. Keep test points away from powers of two.
  */
 export function checkGrad(
   f: (x: Array) => Array, x0: ArrayLike<number>, shape: number[],
-  { h = 1e-3, rtol = 1e-4, atol = 1e-6, what = "gradient" }: { h?: number; rtol?: number; atol?: number; what?: string } = {},
+  { h = 3e-3, rtol = 1e-3, atol = 1e-4, what = "gradient" }: { h?: number; rtol?: number; atol?: number; what?: string } = {},
 ): void {
   const analytic = toData(grad(f)(f64(x0, shape)));
   const numeric = new Float64Array(x0.length);
