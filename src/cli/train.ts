@@ -12,10 +12,10 @@ import { validateConfig, type RunConfig } from "../train/config.js";
 import { evaluate } from "../eval/evaluate.js";
 import { disposeTree } from "../engine/index.js";
 import { intOption, numberOption, collect, say, note, fmt } from "./common.js";
-import { runHooks } from "./hooks.js";
+import { writeReport } from "../report/report.js";
 
 /** Options that may change when resuming (the rest would make the run a different one). */
-const RESUMABLE = new Set(["epochs", "patience", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
+const RESUMABLE = new Set(["epochs", "lr", "patience", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;
@@ -103,7 +103,7 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
       ? `elbo ${fmt(r.elbo)}  recon ${fmt(r.recon)}  kl ${fmt(r.kl)}` + (r.nll !== undefined ? `  -log p(x) ${fmt(r.nll)} (IS, k=${r.is_samples})` : "") + `  active units ${r.active_units}`
       : `recon ${fmt(r.recon)}  mse ${fmt(r.mse, 5)}`));
   }
-  if (config.report) await runHooks("afterTrain", run, data);
+  if (config.report) writeReport(run, data, { log: note });
   disposeTree(run.params);
   say(runDir);
 }

@@ -47,14 +47,27 @@ export function recoverCheckpoint(dir: string): void {
   }
 }
 
+/**
+ * Fault injection for the crash tests: LATENTKIT_FAULT=save:<point> kills the process (SIGKILL, no
+ * cleanup) at that point of a save, where <point> is model, optimizer, state or rename.
+ */
+function crashPoint(point: string): void {
+  if (process.env.LATENTKIT_FAULT === `save:${point}`) process.kill(process.pid, "SIGKILL");
+}
+
 /** Saves the model, optimizer state and train state as one set (see the protocol above). */
 export function saveCheckpoint(
   dir: string, model: Tensors, optimizer: Tensors, state: TrainState, best?: Tensors,
 ): void {
   const meta = { step: String(state.step), epoch: String(state.epoch) };
   writeSafetensors(join(dir, MODEL_FILE + ".next"), model, meta);
+  crashPoint("model");
   writeSafetensors(join(dir, OPTIMIZER_FILE + ".next"), optimizer, meta);
+  crashPoint("optimizer");
   writeJsonAtomic(join(dir, STATE_FILE + ".next"), state);
+  crashPoint("state");
+  renameSync(join(dir, MODEL_FILE + ".next"), join(dir, MODEL_FILE));
+  crashPoint("rename");
   recoverCheckpoint(dir);
   if (best) writeSafetensors(join(dir, BEST_MODEL_FILE), best, meta);
 }

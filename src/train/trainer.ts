@@ -10,13 +10,14 @@ import type { Dataset, Split } from "../data/dataset.js";
 import type { Model, Params } from "../models/types.js";
 import { toRecords, fromRecords } from "../nn/tree.js";
 import type { RunConfig } from "./config.js";
-import { makeTrainStep, makeEvalStep, makeOptimizer } from "./step.js";
+import { makeTrainStep, makeEvalStep, makeOptimizer, splitBuffers } from "./step.js";
 import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
 import {
   saveCheckpoint, loadCheckpoint, CONFIG_FILE, METRICS_FILE, type TrainState,
 } from "./checkpoint.js";
 import { recordsToTensors, tensorsToRecords } from "./tensors.js";
 import type { Progress } from "./progress.js";
+import { pretrain } from "./pretrain.js";
 import { PACKAGE_VERSION, dataInfo } from "./run.js";
 
 export type TrainResult = { runDir: string; state: TrainState; params: Params; model: Model };
@@ -77,7 +78,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   // Initial state, or the saved one.
   const [initKey, firstRunKey] = splitKey(keyFromSeed(config.seed));
   let params = model.init(initKey);
-  let optState: unknown = optimizer.init(params);
+  let optState: unknown = optimizer.init(splitBuffers(params).trainable); // buffers are not optimised
   let state: TrainState = {
     epoch: 0, step: 0, key: keyWords(firstRunKey), lrScale: 1, divergences: 0,
     bestMetric: null, bestEpoch: null, epochsWithoutImprovement: 0, stopped: null,
@@ -99,6 +100,12 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   } else {
     if (existsSync(join(runDir, METRICS_FILE))) rmSync(join(runDir, METRICS_FILE));
     writeJsonAtomic(join(runDir, CONFIG_FILE), { ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
+    // Greedy pretraining (stacked-ae) happens once, before epoch 1; a resumed run has it in its checkpoint.
+    if (model.pretrainStages?.length) {
+      const pre = pretrain(model, params, train, config, progress);
+      params = pre.params;
+      writeJsonAtomic(join(runDir, "pretrain.json"), pre.log);
+    }
   }
 
   const step = makeTrainStep(model, optimizer, config.clipNorm);
@@ -179,9 +186,11 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         state.stopped = `early stopping: no validation improvement for ${config.patience} epochs (best ${state.bestMetric!.toFixed(4)} at epoch ${state.bestEpoch})`;
       }
     }
+    // The metrics line goes first: a resume drops lines past its checkpoint, so a kill between the
+    // two writes loses nothing.
+    appendJsonLine(join(runDir, METRICS_FILE), line);
     const modelTensors = recordsToTensors(toRecords(params as any));
     saveCheckpoint(runDir, modelTensors, recordsToTensors(toRecords(optState as any)), state, improved ? modelTensors : undefined);
-    appendJsonLine(join(runDir, METRICS_FILE), line);
     progress.log(formatEpochLine(line, config.epochs));
   }
   key.dispose();

@@ -1,0 +1,137 @@
+// The trainer and the run folder: exact resume, crash safety, the divergence guard, and the
+// one-line errors of the command line.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, existsSync, readdirSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "./helpers/cli.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "latentkit-train-"));
+// A small, quick VAE on the built-in sprites (about a second per epoch).
+const small = ["--dataset", "sprites", "--latent", "4", "--set", "hidden=64", "--batch-size", "128",
+  "--set", "report=false", "--set", "evalLimit=256", "--set", "evalIsSamples=10", "--quiet"];
+
+const metricsWithoutTime = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => {
+    const { time_s: _t, ...rest } = JSON.parse(l);
+    return rest;
+  });
+
+function ok(r: { code: number; stderr: string }, what: string) {
+  assert.equal(r.code, 0, `${what} failed: ${r.stderr}`);
+}
+
+// One epoch of the small run, copied wherever a test needs a run to continue.
+let oneEpoch: string | undefined;
+function copyOfOneEpochRun(dir: string): string {
+  if (!oneEpoch) {
+    oneEpoch = join(tmp, "one-epoch");
+    ok(runCli(["train", ...small, "--epochs", "1", "--out", oneEpoch]), "one epoch");
+  }
+  cpSync(oneEpoch, dir, { recursive: true });
+  return dir;
+}
+
+test("training 2 epochs straight and 1 epoch + resume 1 epoch give the same parameters and metrics", () => {
+  const straight = join(tmp, "straight"), resumed = join(tmp, "resumed");
+  ok(runCli(["train", ...small, "--epochs", "2", "--out", straight]), "straight run");
+  copyOfOneEpochRun(resumed);
+  ok(runCli(["train", "--resume", resumed, "--epochs", "2", "--quiet"]), "resume");
+  assert.ok(readFileSync(join(straight, "model.safetensors")).equals(readFileSync(join(resumed, "model.safetensors"))),
+    "model.safetensors differs between the straight and the resumed run");
+  assert.ok(readFileSync(join(straight, "optimizer.safetensors")).equals(readFileSync(join(resumed, "optimizer.safetensors"))));
+  assert.deepEqual(metricsWithoutTime(resumed), metricsWithoutTime(straight));
+  const state = JSON.parse(readFileSync(join(resumed, "state.json"), "utf8"));
+  assert.equal(state.epoch, 2);
+  for (const f of ["config.json", "model.safetensors", "optimizer.safetensors", "state.json", "metrics.jsonl", "best.safetensors", "eval.json"]) {
+    assert.ok(existsSync(join(resumed, f)), `run folder lacks ${f}`);
+  }
+});
+
+test("eval --json prints one JSON document with the contract's keys", () => {
+  const r = runCli(["eval", join(tmp, "straight"), "--json", "--limit", "200", "--is-samples", "50"]);
+  ok(r, "eval");
+  const out = JSON.parse(r.stdout);
+  for (const k of ["split", "n", "elbo", "nll", "is_samples", "recon", "kl", "active_units"]) assert.ok(k in out, `missing ${k}`);
+  assert.equal(out.split, "test");
+  assert.equal(out.n, 200);
+  assert.equal(out.is_samples, 50);
+  // −log p(x) ≤ −ELBO (the IS estimate is a tighter bound), up to Monte Carlo noise
+  assert.ok(out.nll <= -out.elbo + 1, `nll ${out.nll} > -elbo ${-out.elbo}`);
+  assert.ok(Math.abs(out.recon + out.kl + out.elbo) < 1e-6 * Math.abs(out.elbo) + 1e-6);
+});
+
+for (const point of ["model", "optimizer", "state", "rename"]) {
+  test(`a kill while saving (after the ${point} write) leaves a folder that eval loads and resume finishes`, () => {
+    const dir = copyOfOneEpochRun(join(tmp, `kill-${point}`));
+    const killed = runCli(["train", "--resume", dir, "--epochs", "2", "--quiet"], { LATENTKIT_FAULT: `save:${point}` });
+    assert.notEqual(killed.code, 0, "the fault should have killed the run");
+    const ev = runCli(["eval", dir, "--json", "--limit", "100", "--is-samples", "5"]);
+    ok(ev, "eval after the kill");
+    assert.ok(Number.isFinite(JSON.parse(ev.stdout).elbo));
+    // The checkpoint is one consistent set: either epoch 1 (rolled back) or epoch 2 (rolled forward).
+    const resumed = runCli(["train", "--resume", dir, "--epochs", "2", "--quiet"]);
+    ok(resumed, "resume after the kill");
+    assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).epoch, 2);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".next") || f.includes(".tmp")), []);
+    assert.deepEqual(metricsWithoutTime(dir).map((l) => l.epoch), [1, 2]);
+  });
+}
+
+test("a diverging run (lr = 1e6) is caught: rolled back, then stopped with one line, the last good checkpoint intact", () => {
+  const dir = copyOfOneEpochRun(join(tmp, "diverge"));
+  const before = readFileSync(join(dir, "model.safetensors"));
+  const r = runCli(["train", "--resume", dir, "--epochs", "3", "--lr", "1e6", "--set", "maxDivergences=3", "--quiet"]);
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  if (r.code === 0) {
+    // Rolled back and recovered at a lower learning rate.
+    assert.ok(state.divergences > 0, "lr = 1e6 should have produced a non-finite step");
+  } else {
+    assert.equal(r.code, 1);
+    const lines = r.stderr.trim().split("\n");
+    assert.match(lines[lines.length - 1], /^latentkit: diverged: 4 non-finite steps .*checkpoint \(epoch \d\) is kept/);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace without --debug");
+    if (state.epoch === 1) assert.ok(readFileSync(join(dir, "model.safetensors")).equals(before));
+  }
+  // Whatever happened, the folder's checkpoint is finite and loads.
+  const ev = runCli(["eval", dir, "--json", "--limit", "100", "--is-samples", "5"]);
+  ok(ev, "eval after divergence");
+  assert.ok(Number.isFinite(JSON.parse(ev.stdout).elbo));
+});
+
+test("changing the architecture on resume is refused, naming the key", () => {
+  const r = runCli(["train", "--resume", join(tmp, "straight"), "--epochs", "3", "--latent", "8"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^latentkit: cannot change latent when resuming/);
+});
+
+test("bad input fails with one line and the promised exit code", () => {
+  const cases: [string[], number, RegExp][] = [
+    [["train", "--epochs", "abc"], 2, /--epochs must be an integer/],
+    [["train", "--no-such-flag"], 2, /unknown option '--no-such-flag'/],
+    [["train", "--set", "beta=-1", "--out", join(tmp, "bad1")], 1, /config value beta=-1 is invalid/],
+    [["train", "--set", "nonsense=1"], 1, /unknown configuration key "nonsense"/],
+    [["train", "--set", "likelihood=poisson"], 1, /likelihood="poisson" is invalid.*bernoulli.*gaussian/],
+    [["train", "--model", "nope"], 1, /unknown model "nope"; available: .*vae/],
+    [["train", "--config", join(tmp, "missing.json")], 1, /missing\.json: cannot read config file/],
+    [["eval", join(tmp, "no-such-run")], 1, /no-such-run: no such run folder/],
+    [["eval", tmp], 1, /not a run folder/],
+    [["train", "--dataset", join(tmp, "nothing.csv")], 1, /nothing\.csv: unknown data set and no such file/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = runCli(args);
+    assert.equal(r.code, code, `${args.join(" ")}: exit ${r.code}, stderr ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, `${args.join(" ")}: expected one line, got:\n${r.stderr}`);
+    assert.match(lines[0], message, args.join(" "));
+  }
+  // The run that failed validation wrote nothing.
+  assert.ok(!existsSync(join(tmp, "bad1")));
+});
+
+test("an existing run folder is never overwritten by a new run", () => {
+  const r = runCli(["train", ...small, "--epochs", "1", "--out", join(tmp, "straight")]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /already holds a run; continue it with --resume/);
+});
