@@ -6,6 +6,11 @@ import { PACKAGE_VERSION } from "../train/run.js";
 import { registerTrain } from "./train.js";
 import { registerEval } from "./eval.js";
 import { registerInfo } from "./info.js";
+import { registerBench } from "./bench.js";
+import { registerEncode } from "./encode.js";
+import { registerScore } from "./score.js";
+import { registerPictures } from "./pictures.js";
+import { registerReport } from "./report.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +26,11 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerEval(program);
   registerInfo(program);
+  registerBench(program);
+  registerEncode(program);
+  registerScore(program);
+  registerPictures(program);
+  registerReport(program);
   for (const c of program.commands) {
     c.option("--debug", "print stack traces of errors").exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
     c.showSuggestionAfterError(true);
