@@ -240,6 +240,79 @@ test("mlp: float64 gradient wrt the input and wrt a hidden weight match finite d
   checkGrad((wa) => np.sum(nn.mlp({ ...p, 2: { weight: wa, bias: p["2"].bias } }, xa.ref, opts)), w, [4, 5], { what: "tanh d/dW2", ...tol });
 });
 
+// ---------------------------------------------------------------- conv layers
+
+/** torch's conv2d in plain JS loops: x [N, C, H, W], w [O, C, kh, kw], stride s, padding pd. */
+function conv2dRef(x: ArrayLike<number>, [n, c, h, wd]: number[], w: ArrayLike<number>, [o, , kh, kw]: number[], b: ArrayLike<number>, s: number, pd: number) {
+  const ho = Math.floor((h + 2 * pd - kh) / s) + 1, wo = Math.floor((wd + 2 * pd - kw) / s) + 1;
+  const y: number[] = [];
+  for (let ni = 0; ni < n; ni++) for (let oi = 0; oi < o; oi++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) {
+    let acc = b[oi];
+    for (let ci = 0; ci < c; ci++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      const r = i * s - pd + u, q = j * s - pd + v;
+      if (r >= 0 && r < h && q >= 0 && q < wd) acc += x[((ni * c + ci) * h + r) * wd + q] * w[((oi * c + ci) * kh + u) * kw + v];
+    }
+    y.push(acc);
+  }
+  return { y, shape: [n, o, ho, wo] };
+}
+
+test("initConv2d: weight [Cout, Cin, kh, kw], bias [Cout], both U(±1/√(Cin·kh·kw))", () => {
+  const p = nn.initConv2d(key(11), 8, 512, 3);
+  assert.deepEqual(p.weight.shape, [512, 8, 3, 3]);
+  assert.deepEqual(p.bias!.shape, [512]);
+  assertUniform(toData(p.weight), 1 / Math.sqrt(8 * 9), "conv weight");
+  const q = nn.initConv2d(key(12), 4, 3, [2, 5], { bias: false });
+  assert.deepEqual(q.weight.shape, [3, 4, 2, 5]);
+  assert.equal(q.bias, undefined);
+});
+
+test("initConvTranspose2d: weight [Cin, Cout, kh, kw]; fanIn from weight dim 1 (Cout·kh·kw) as in torch", () => {
+  const p = nn.initConvTranspose2d(key(13), 512, 8, 4);
+  assert.deepEqual(p.weight.shape, [512, 8, 4, 4]);
+  assert.deepEqual(p.bias!.shape, [8]);
+  assertUniform(toData(p.weight), 1 / Math.sqrt(8 * 16), "convT weight");
+  const big = nn.initConvTranspose2d(key(14), 1, 20000, 1);
+  assertUniform(toData(big.bias!), 1 / Math.sqrt(20000), "convT bias (fanIn = Cout·1·1, not Cin = 1)");
+});
+
+test("conv2dLayer is torch's Conv2d: values against loops, and nn.conv2d is the engine's functional form", () => {
+  const xs = randn(2 * 3 * 5 * 5, 15), ws = randn(4 * 3 * 3 * 3, 16), bs = randn(4, 17);
+  const p = { weight: f64(ws, [4, 3, 3, 3]), bias: f64(bs, [4]) };
+  const y = nn.conv2dLayer(p, f64(xs, [2, 3, 5, 5]), { stride: 2, padding: 1 });
+  const ref = conv2dRef(xs, [2, 3, 5, 5], ws, [4, 3, 3, 3], bs, 2, 1);
+  assert.deepEqual(y.shape, ref.shape);
+  assertClose(toData(y), ref.y, { rtol: 1e-10, atol: 1e-12 });
+  assert.equal(p.weight.refCount, 1, "p borrowed");
+  const y2 = nn.conv2d(f64(xs, [2, 3, 5, 5]), p.weight.ref, p.bias.ref, { stride: 2, padding: 1 });
+  assertClose(toData(y2), ref.y, { rtol: 1e-10, atol: 1e-12 });
+});
+
+test("convTranspose2dLayer inverts conv2d's shape (7 -> 14 with k4 s2 p1) and is its adjoint", () => {
+  // <conv2d(x; W), y> = <x, convT(y; W)> for the same weight W [C, O, kh, kw] read as conv [O, C, ...]
+  const xs = randn(1 * 2 * 6 * 6, 18), ys = randn(1 * 3 * 3 * 3, 19), ws = randn(3 * 2 * 4 * 4, 20);
+  const w = f64(ws, [3, 2, 4, 4]);
+  const cx = nn.conv2d(f64(xs, [1, 2, 6, 6]), w.ref, null, { stride: 2, padding: 1 }); // [1, 3, 3, 3]
+  const ty = nn.convTranspose2dLayer({ weight: w }, f64(ys, [1, 3, 3, 3]), { stride: 2, padding: 1 }); // [1, 2, 6, 6]
+  assert.deepEqual(ty.shape, [1, 2, 6, 6]);
+  const lhs = toData(cx).reduce((s, v, i) => s + v * ys[i], 0);
+  const rhs = toData(ty).reduce((s, v, i) => s + v * xs[i], 0);
+  assertClose([lhs], [rhs], { rtol: 1e-10 });
+  const up = nn.initConvTranspose2d(key(15), 4, 2, 4);
+  assert.deepEqual(nn.convTranspose2dLayer(up, np.zeros([3, 4, 7, 7]), { stride: 2, padding: 1 }).shape, [3, 2, 14, 14]);
+});
+
+test("conv layers: float64 gradient wrt input and weight match finite differences", () => {
+  const p = nn.initConv2d(key(16), 2, 3, 3, f64Tree);
+  const xs = randn(1 * 2 * 4 * 4, 21);
+  checkGrad((x) => np.sum(np.tanh(nn.conv2dLayer(p, x, { padding: 1 }))), xs, [1, 2, 4, 4], { what: "conv d/dx", rtol: 1e-4, atol: 3e-5 });
+  const q = nn.initConvTranspose2d(key(17), 2, 3, 3, f64Tree);
+  const xa = f64(xs, [1, 2, 4, 4]);
+  const ws = toData(q.weight.ref);
+  checkGrad((w) => np.sum(np.tanh(nn.convTranspose2dLayer({ weight: w, bias: q.bias }, xa.ref, { stride: 2, padding: 1, outputPadding: 1 }))),
+    ws, [2, 3, 3, 3], { what: "convT d/dW", rtol: 1e-4, atol: 3e-5 });
+});
+
 // ---------------------------------------------------------------- shape layers
 
 test("flatten and unflatten reshape like torch's nn.Flatten / nn.Unflatten", () => {

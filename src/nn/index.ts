@@ -4,11 +4,13 @@
 // Naming: `conv2d` / `convTranspose2d` are the engine's functional convs,
 // (x, weight, bias | null, { stride, padding[, outputPadding] }), all arguments consumed. The layer
 // applies over a parameter tree are `conv2dLayer(p, x, opts)` / `convTranspose2dLayer(p, x, opts)`.
+export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions } from "../engine/conv.js";
 export * from "./activations.js";
 // Initialisers under their own namespace, like torch.nn.init: nn.init.glorotUniform(key, shape).
 export * as init from "./init.js";
 export type { Initializer, InitOpts, FloatDtype, Nonlinearity } from "./init.js";
 export { initLinear, linear, type LinearParams, type LayerInitOpts } from "./linear.js";
+export * from "./conv.js";
 export * from "./shape.js";
 export * from "./mlp.js";
 export * from "./tree.js";
