@@ -11,6 +11,7 @@ import { registerEncode } from "./encode.js";
 import { registerScore } from "./score.js";
 import { registerPictures } from "./pictures.js";
 import { registerReport } from "./report.js";
+import { registerServe } from "./serve.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerPictures(program);
   registerReport(program);
+  registerServe(program);
   for (const c of program.commands) {
     c.option("--debug", "print stack traces of errors").exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
     c.showSuggestionAfterError(true);

@@ -1,0 +1,41 @@
+// Bundles the latent space explorer (src/web/) into dist/web/: app.js (the page's TypeScript with
+// the project's model code and jax-js inside: nothing is fetched from the internet at run time),
+// app.css and index.html. Run by `npm run build` and `npm install` (the prepare script).
+// A Node module reaching the bundle fails the build, naming the importer. `--out DIR` writes elsewhere
+// (the tests bundle the current sources into a temporary folder).
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const at = process.argv.indexOf("--out");
+const out = at > 0 ? process.argv[at + 1] : join(root, "dist", "web");
+
+const noNodeModules = {
+  name: "no-node-modules",
+  setup(b) {
+    b.onResolve({ filter: /^(node:|(fs|path|os|crypto|zlib|child_process|url|http|net|worker_threads)$)/ }, (args) => ({
+      errors: [{ text: `${args.importer} imports ${args.path}: the web page cannot use Node modules` }],
+    }));
+  },
+};
+
+mkdirSync(out, { recursive: true });
+const result = await build({
+  entryPoints: [join(root, "src", "web", "main.ts")],
+  outfile: join(out, "app.js"),
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome120", "firefox121", "safari17"],
+  minify: true,
+  legalComments: "eof",
+  plugins: [noNodeModules],
+  logLevel: "warning",
+  metafile: true,
+});
+copyFileSync(join(root, "src", "web", "index.html"), join(out, "index.html"));
+copyFileSync(join(root, "src", "web", "style.css"), join(out, "app.css"));
+const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+console.error(`built ${out} (app.js ${(bytes / 1024).toFixed(0)} KiB)`);
