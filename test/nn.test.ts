@@ -295,8 +295,8 @@ test("convTranspose2dLayer inverts conv2d's shape (7 -> 14 with k4 s2 p1) and is
   const cx = nn.conv2d(f64(xs, [1, 2, 6, 6]), w.ref, null, { stride: 2, padding: 1 }); // [1, 3, 3, 3]
   const ty = nn.convTranspose2dLayer({ weight: w }, f64(ys, [1, 3, 3, 3]), { stride: 2, padding: 1 }); // [1, 2, 6, 6]
   assert.deepEqual(ty.shape, [1, 2, 6, 6]);
-  const lhs = toData(cx).reduce((s, v, i) => s + v * ys[i], 0);
-  const rhs = toData(ty).reduce((s, v, i) => s + v * xs[i], 0);
+  const lhs = Array.from(toData(cx)).reduce((s, v, i) => s + v * ys[i], 0);
+  const rhs = Array.from(toData(ty)).reduce((s, v, i) => s + v * xs[i], 0);
   assertClose([lhs], [rhs], { rtol: 1e-10 });
   const up = nn.initConvTranspose2d(key(15), 4, 2, 4);
   assert.deepEqual(nn.convTranspose2dLayer(up, np.zeros([3, 4, 7, 7]), { stride: 2, padding: 1 }).shape, [3, 2, 14, 14]);
