@@ -64,3 +64,6 @@ export function disposeTree(t: unknown): void {
 export function refTree<T>(t: T): T {
   return tree.ref(t as any) as T;
 }
+
+export * from "./matmul.js";
+export * from "./conv.js";

@@ -1,0 +1,407 @@
+// 2-D convolution and transposed convolution on matrix products, with PyTorch's semantics
+// (torch.nn.functional.conv2d / conv_transpose2d): NCHW activations, weights [Cout, Cin, kh, kw] and
+// [Cin, Cout, kh, kw], optional bias [Cout], stride / padding / dilation (and output padding) as a
+// number or an [h, w] pair. Every array argument is consumed (jax-js convention).
+//
+// Why not lax.conv: on the wasm backend it compiles to one kernel that gathers the input through a
+// strided, masked view for every multiply-add, 10-100x slower than a matmul of the same size.
+//
+// How (measured on jax-js 0.1.25's wasm backend; see bench/conv.ts):
+// - The engine's matmul kernel is fast (about 20-25 GFLOP/s, SIMD) when one operand is read
+//   contiguously along the output's fastest axis and each operand advances by a constant stride
+//   along the contraction. Kernels that read through masked or div/mod-heavy views run scalar at
+//   about 1-5 ns per element, and a view fused into a matmul's inner loop is ruinous.
+// - So each layer pads the input once (one pass, materialised), flattens every image plane, and
+//   computes each kernel tap as a matmul over a *flat shift* of that plane: output position q of
+//   the padded output grid reads input position q + offset(tap). Every tap operand is then a plain
+//   offset slice of one buffer (no masks, no gathers), and the taps' products are summed. The
+//   output grid keeps the padded plane's width; the extra columns are cropped by a view.
+// - Stride s > 1 (conv2d): space-to-depth first (one reshape/transpose of the padded input, fused
+//   into the same pass), so every tap is again a stride-1 flat shift inside one of s*s phase planes.
+// - Transposed convolution with stride s: s*s sub-pixel (phase) convolutions, each a stride-1 conv
+//   of the (padded) input with the taps that land on that output phase, interleaved by one stack.
+//   No zero-insertion, no col2im scatter; the multiply count equals the direct method's.
+// - Layout [N, C, plane]: a tap is a batched matmul W_t[Cout, Cin] @ X_t[n, Cin, Q] whose output
+//   [N, Cout, Q] is already NCHW-ordered. The weight gradient contracts over Q per image (a
+//   k-vectorised dot) and then sums over the batch; the input gradient is a matmul per tap
+//   followed by one fused sum of shifted (padded) copies.
+// - `materialize` marks the places where a buffer must be written out so that the matmuls read
+//   clean views (jit fuses views into their consumers otherwise); in the forward pass it costs a
+//   fused no-op, in the backward pass it materialises the cotangent once for all taps.
+import "./shims.js";
+import { numpy as np } from "@jax-js/jax";
+import type { Array } from "@jax-js/jax";
+
+export type IntPair = [number, number];
+
+export interface Conv2dOptions {
+  /** Stride of the sliding window: a number or [h, w]. Default 1. */
+  stride?: number | IntPair;
+  /** Zero padding on both sides: a number, [h, w], or "valid" (0) / "same" (stride 1 only). Default 0. */
+  padding?: number | IntPair | "valid" | "same";
+  /** Spacing between kernel taps: a number or [h, w]. Default 1. */
+  dilation?: number | IntPair;
+}
+
+export interface ConvTranspose2dOptions {
+  /** Stride of the corresponding forward convolution: a number or [h, w]. Default 1. */
+  stride?: number | IntPair;
+  /** `dilation * (k - 1) - padding` zero padding is added to both sides of the input. Default 0. */
+  padding?: number | IntPair;
+  /** Extra size added to one side (bottom/right) of the output. Must be smaller than stride or dilation. Default 0. */
+  outputPadding?: number | IntPair;
+  /** Spacing between kernel taps: a number or [h, w]. Default 1. */
+  dilation?: number | IntPair;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes and validation
+
+/** Output spatial size [Ho, Wo] of conv2d (PyTorch's formula). Throws when it would be < 1. */
+export function conv2dOutputSize(
+  inputHW: IntPair, kernelHW: IntPair, opts: Conv2dOptions = {},
+): IntPair {
+  const o = resolveConv2d(opts, kernelHW, "conv2d");
+  const out = [0, 1].map((a) => Math.floor(
+    (inputHW[a] + o.padBefore[a] + o.padAfter[a] - o.dilation[a] * (kernelHW[a] - 1) - 1) / o.stride[a],
+  ) + 1) as IntPair;
+  if (out[0] < 1 || out[1] < 1) {
+    throw new Error(
+      `conv2d: output size would be ${out[0]}x${out[1]} (input ${inputHW[0]}x${inputHW[1]}, padded by ` +
+      `${o.padBefore[0] + o.padAfter[0]}x${o.padBefore[1] + o.padAfter[1]}, kernel ${kernelHW[0]}x${kernelHW[1]}, ` +
+      `dilation ${o.dilation[0]}x${o.dilation[1]}): the dilated kernel is larger than the padded input`,
+    );
+  }
+  return out;
+}
+
+/** Output spatial size [Ho, Wo] of convTranspose2d (PyTorch's formula). Throws when it would be < 1. */
+export function convTranspose2dOutputSize(
+  inputHW: IntPair, kernelHW: IntPair, opts: ConvTranspose2dOptions = {},
+): IntPair {
+  const o = resolveConvTranspose2d(opts);
+  const out = [0, 1].map((a) =>
+    (inputHW[a] - 1) * o.stride[a] - 2 * o.padding[a] + o.dilation[a] * (kernelHW[a] - 1) + o.outputPadding[a] + 1,
+  ) as IntPair;
+  if (out[0] < 1 || out[1] < 1) {
+    throw new Error(
+      `convTranspose2d: output size would be ${out[0]}x${out[1]} (input ${inputHW[0]}x${inputHW[1]}, ` +
+      `kernel ${kernelHW[0]}x${kernelHW[1]}, stride ${o.stride[0]}x${o.stride[1]}, padding ${o.padding[0]}x${o.padding[1]}): ` +
+      `padding is too large`,
+    );
+  }
+  return out;
+}
+
+function toPair(v: number | IntPair | undefined, dflt: number, name: string, fn: string, min: number): IntPair {
+  const p: unknown[] = v === undefined ? [dflt, dflt] : globalThis.Array.isArray(v) ? v : [v, v];
+  if (p.length !== 2 || !p.every((e) => typeof e === "number" && Number.isInteger(e) && e >= min)) {
+    throw new Error(
+      `${fn}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}`,
+    );
+  }
+  return p as IntPair;
+}
+
+interface ResolvedConv { stride: IntPair; dilation: IntPair; padBefore: IntPair; padAfter: IntPair }
+
+function resolveConv2d(opts: Conv2dOptions, kernelHW: IntPair, fn: string): ResolvedConv {
+  checkKeys(opts, ["stride", "padding", "dilation"], fn);
+  const stride = toPair(opts.stride, 1, "stride", fn, 1);
+  const dilation = toPair(opts.dilation, 1, "dilation", fn, 1);
+  const pad = opts.padding;
+  if (pad === "valid") return { stride, dilation, padBefore: [0, 0], padAfter: [0, 0] };
+  if (pad === "same") {
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new Error(`${fn}: padding "same" needs stride 1 (as in PyTorch), got stride [${stride}]`);
+    }
+    // PyTorch: total = dilation * (k - 1), the smaller half before, the larger after.
+    const total = [0, 1].map((a) => dilation[a] * (kernelHW[a] - 1));
+    const before = total.map((t) => Math.floor(t / 2)) as IntPair;
+    return { stride, dilation, padBefore: before, padAfter: [total[0] - before[0], total[1] - before[1]] };
+  }
+  if (typeof pad === "string") {
+    throw new Error(`${fn}: padding must be a number, a pair, "valid" or "same", got "${pad}"`);
+  }
+  const p = toPair(pad, 0, "padding", fn, 0);
+  return { stride, dilation, padBefore: p, padAfter: p };
+}
+
+interface ResolvedConvT { stride: IntPair; dilation: IntPair; padding: IntPair; outputPadding: IntPair }
+
+function resolveConvTranspose2d(opts: ConvTranspose2dOptions): ResolvedConvT {
+  const fn = "convTranspose2d";
+  checkKeys(opts, ["stride", "padding", "outputPadding", "dilation"], fn);
+  const stride = toPair(opts.stride, 1, "stride", fn, 1);
+  const dilation = toPair(opts.dilation, 1, "dilation", fn, 1);
+  const padding = toPair(opts.padding, 0, "padding", fn, 0);
+  const outputPadding = toPair(opts.outputPadding, 0, "outputPadding", fn, 0);
+  for (const a of [0, 1]) {
+    if (outputPadding[a] >= stride[a] && outputPadding[a] >= dilation[a]) {
+      throw new Error(
+        `${fn}: outputPadding must be smaller than stride or dilation (as in PyTorch), ` +
+        `got outputPadding [${outputPadding}] with stride [${stride}] and dilation [${dilation}]`,
+      );
+    }
+  }
+  return { stride, dilation, padding, outputPadding };
+}
+
+function checkKeys(opts: object, allowed: string[], fn: string): void {
+  if (opts === null || typeof opts !== "object") throw new Error(`${fn}: options must be an object`);
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k) && (opts as Record<string, unknown>)[k] !== undefined) {
+      throw new Error(`${fn}: unknown option "${k}" (allowed: ${allowed.join(", ")})`);
+    }
+  }
+}
+
+/** Disposes the (consumed) arguments, then throws. */
+function fail(arrays: (Array | null | undefined)[], message: string): never {
+  for (const a of arrays) {
+    try {
+      a?.dispose();
+    } catch {
+      // already freed: nothing to release
+    }
+  }
+  throw new Error(message);
+}
+
+function checkArgs(fn: string, x: Array, weight: Array, bias: Array | null, inAxis: 0 | 1): {
+  n: number; c: number; h: number; w: number; cout: number; kh: number; kw: number; unbatched: boolean;
+} {
+  const all = [x, weight, bias];
+  const isArray = (a: unknown) => a !== null && typeof a === "object" && typeof (a as Array).dispose === "function";
+  if (!isArray(x) || !isArray(weight) || (bias !== null && bias !== undefined && !isArray(bias))) {
+    fail(all, `${fn}: x and weight must be arrays and bias an array or null`);
+  }
+  if (x.ndim !== 4 && x.ndim !== 3) {
+    fail(all, `${fn}: input must be [N, C, H, W] (or unbatched [C, H, W]), got shape [${x.shape}]`);
+  }
+  const wdesc = inAxis === 1 ? "[Cout, Cin, kh, kw]" : "[Cin, Cout, kh, kw]";
+  if (weight.ndim !== 4) fail(all, `${fn}: weight must be ${wdesc}, got shape [${weight.shape}]`);
+  const unbatched = x.ndim === 3;
+  const [n, c, h, w] = unbatched ? [1, ...x.shape] : x.shape;
+  const [kh, kw] = weight.shape.slice(2);
+  const wc = weight.shape[inAxis], cout = weight.shape[1 - inAxis];
+  if (wc !== c) {
+    fail(all, `${fn}: input has ${c} channels but weight expects ${wc} (weight ${wdesc} = [${weight.shape}])`);
+  }
+  if (bias) {
+    if (bias.ndim !== 1 || bias.shape[0] !== cout) {
+      fail(all, `${fn}: bias must have shape [${cout}] (one per output channel), got [${bias.shape}]`);
+    }
+  }
+  const dt = x.dtype;
+  if (weight.dtype !== dt || (bias && bias.dtype !== dt)) {
+    fail(all, `${fn}: dtypes differ: input ${dt}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ""}`);
+  }
+  if ([n, c, h, w, cout, kh, kw].some((d) => d === 0)) {
+    fail(all, `${fn}: empty dimension in input [${x.shape}] or weight [${weight.shape}]`);
+  }
+  return { n, c, h, w, cout, kh, kw, unbatched };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/**
+ * An identity that jit cannot see through: neg(neg(x)) survives the jaxpr simplifier, and jit
+ * writes a non-view producer out whenever a matmul (or a pad) reads it through a view. Used
+ * - on the padded input planes and the weights, so the matmuls read plain buffers;
+ * - on the matmul output, so that in the backward pass the cotangent is written once, in the
+ *   matmuls' layout, for all taps (in the forward pass it fuses into the matmul's epilogue);
+ * - on the final NCHW view, because jax-js 0.1.25's jit drops the mask of a pad (the transpose of
+ *   our crops) applied to a constant: jit(grad(x => sum(x.slice([0, 2]))))(ones(3)) gives
+ *   [1, 1, 1], not [1, 1, 0]. With this, the cotangent reaching the pads is always a buffer
+ *   (costs one elementwise pass over the output gradient).
+ */
+function materialize(x: Array): Array {
+  return np.negative(np.negative(x));
+}
+
+/** Pads (positive) or crops (negative) each axis: widths[a] = [before, after]. */
+function padOrCrop(x: Array, widths: IntPair[]): Array {
+  const shape = x.shape;
+  if (widths.some(([b, a]) => b < 0 || a < 0)) {
+    x = x.slice(...widths.map(([b, a], i) => [Math.max(0, -b), shape[i] - Math.max(0, -a)] as IntPair));
+  }
+  if (widths.some(([b, a]) => b > 0 || a > 0)) {
+    x = np.pad(x, widths.map(([b, a]) => [Math.max(0, b), Math.max(0, a)] as IntPair));
+  }
+  return x;
+}
+
+const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
+
+/** One kernel tap: weight tap (i, j) applied to phase plane `plane` shifted by `off` positions. */
+interface Tap { i: number; j: number; plane: number; off: number }
+
+/**
+ * Sum over taps of (shifted input plane) @ (weight tap), batched over the N images:
+ * out[n, p, :] = sum_t xp[n, plane_t, p + off_t, :] @ wt[i_t, j_t] for p < q.
+ * `xp`: padded input planes [N, S, L, Cin], borrowed; `wt`: weights [kh, kw, Cin, Cout], contiguous,
+ * borrowed. Returns [N, q, Cout]. The matmul vectorises over Cout and every operand advances by a
+ * constant stride. With few input channels the taps' inputs are concatenated along Cin (one
+ * matmul with a longer contraction instead of many with a contraction of 1 or 2).
+ */
+function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Array {
+  const [, , cin, cout] = wt.shape;
+  if (taps.length === 0) return np.zeros([n, q, cout], { dtype: xp.dtype });
+  const input = (t: Tap) => xp.ref.slice([], t.plane, [t.off, t.off + q], []); // [N, q, Cin]
+  const weight = (t: Tap) => wt.ref.slice(t.i, t.j); // [Cin, Cout]
+  const product = (x: Array, w: Array, k: number) => np.matmul(x, np.broadcastTo(w, [n, k, cout]));
+  if (cin * taps.length <= 32 && taps.length > 1) {
+    const x = np.concatenate(taps.map(input), 2);
+    const w = np.concatenate(taps.map(weight), 0);
+    return product(x, w, cin * taps.length);
+  }
+  let out: Array | null = null;
+  for (const t of taps) {
+    const y = product(input(t), weight(t), cin);
+    out = out ? out.add(y) : y;
+  }
+  return out!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv2d
+
+/**
+ * 2-D convolution (cross-correlation), exactly torch.nn.functional.conv2d:
+ * `x` [N, Cin, H, W] (or [Cin, H, W]), `weight` [Cout, Cin, kh, kw], `bias` [Cout] or null
+ * -> [N, Cout, Ho, Wo] with Ho = floor((H + 2*pad - dilation*(kh-1) - 1) / stride) + 1.
+ * All array arguments are consumed. Differentiable (grad, vjp, jit).
+ */
+export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts: Conv2dOptions = {}): Array {
+  const fn = "conv2d";
+  const { n, c, h, w, cout, kh, kw, unbatched } = checkArgs(fn, x, weight, bias ?? null, 1);
+  let o: ResolvedConv, outHW: IntPair;
+  try {
+    o = resolveConv2d(opts, [kh, kw], fn);
+    outHW = conv2dOutputSize([h, w], [kh, kw], opts);
+  } catch (e) {
+    fail([x, weight, bias], (e as Error).message);
+  }
+  const [ho, wo] = outHW;
+  const [sh, sw] = o.stride, [dh, dw] = o.dilation;
+  if (unbatched) x = x.reshape([1, c, h, w]);
+  const dtype = x.dtype;
+
+  // Tap (i, j) reads padded row oh*sh + i*dh = (oh + di)*sh + ri: phase plane ri, row shift di.
+  const rowTaps = globalThis.Array.from({ length: kh }, (_, i) => ({ d: Math.floor((i * dh) / sh), r: (i * dh) % sh }));
+  const colTaps = globalThis.Array.from({ length: kw }, (_, j) => ({ d: Math.floor((j * dw) / sw), r: (j * dw) % sw }));
+  const dRowMax = Math.max(...rowTaps.map((t) => t.d)), dColMax = Math.max(...colTaps.map((t) => t.d));
+  // Phase planes [ha, wa]: output grid ho x wa (the last wa - wo columns are cropped).
+  const wa = wo + dColMax;
+  const q = roundUp(ho * wa, 4);
+  const ha = Math.ceil((q + dRowMax * wa + dColMax) / wa);
+  const [pt, pl] = o.padBefore;
+  // Padded input [N, C, ha*sh, wa*sw] -> phase planes [N, sh*sw, ha*wa, C] (space-to-depth and
+  // channels last), written once.
+  let xp = padOrCrop(x, [[0, 0], [0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl]]);
+  xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([0, 3, 5, 2, 4, 1]);
+  xp = materialize(xp.reshape([n, sh * sw, ha * wa, c]));
+  const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
+  const taps: Tap[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      taps.push({ i, j, plane: rowTaps[i].r * sw + colTaps[j].r, off: rowTaps[i].d * wa + colTaps[j].d });
+    }
+  }
+  let y = sumOfTaps(xp, wt, taps, n, q);
+  xp.dispose();
+  wt.dispose();
+  if (bias) y = y.add(bias);
+  y = materialize(y); // [N, q, Cout]: output grid ho x wa, channels last
+  if (q !== ho * wa) y = y.slice([], [0, ho * wa], []);
+  y = y.reshape([n, ho, wa, cout]);
+  if (wa !== wo) y = y.slice([], [], [0, wo], []);
+  y = materialize(y.transpose([0, 3, 1, 2])); // see `materialize`: guards the crops' backward pass
+  return unbatched ? y.reshape([cout, ho, wo]) : y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// convTranspose2d
+
+/**
+ * 2-D transposed convolution, exactly torch.nn.functional.conv_transpose2d (groups = 1):
+ * `x` [N, Cin, H, W] (or [Cin, H, W]), `weight` [Cin, Cout, kh, kw], `bias` [Cout] or null
+ * -> [N, Cout, Ho, Wo] with Ho = (H-1)*stride - 2*padding + dilation*(kh-1) + outputPadding + 1.
+ * All array arguments are consumed. Differentiable (grad, vjp, jit).
+ */
+export function convTranspose2d(
+  x: Array, weight: Array, bias: Array | null = null, opts: ConvTranspose2dOptions = {},
+): Array {
+  const fn = "convTranspose2d";
+  const { n, c, h, w, cout, kh, kw, unbatched } = checkArgs(fn, x, weight, bias ?? null, 0);
+  let o: ResolvedConvT, outHW: IntPair;
+  try {
+    o = resolveConvTranspose2d(opts);
+    outHW = convTranspose2dOutputSize([h, w], [kh, kw], opts);
+  } catch (e) {
+    fail([x, weight, bias], (e as Error).message);
+  }
+  const [ho, wo] = outHW;
+  const [sh, sw] = o.stride, [dh, dw] = o.dilation, [ph, pw] = o.padding;
+  if (unbatched) x = x.reshape([1, c, h, w]);
+  const dtype = x.dtype;
+
+  // Output row oh = s*a + beta receives x[ih] * w[i] where ih*s + i*d = oh + p, i.e.
+  // ih = a - e with e = (i*d - beta - p) / s an integer. Phase beta's taps are those i.
+  const phases = (k: number, s: number, d: number, p: number) =>
+    globalThis.Array.from({ length: s }, (_, beta) => {
+      const taps: { i: number; e: number }[] = [];
+      for (let i = 0; i < k; i++) {
+        const num = i * d - beta - p;
+        if (((num % s) + s) % s === 0) taps.push({ i, e: num / s });
+      }
+      return taps;
+    });
+  const rowPh = phases(kh, sh, dh, ph), colPh = phases(kw, sw, dw, pw);
+  const a = Math.ceil(ho / sh), b = Math.ceil(wo / sw); // per-phase output grid (cropped at the end)
+  const eMax = (ph_: { e: number }[][]) => Math.max(0, ...ph_.flat().map((t) => t.e));
+  const eMin = (ph_: { e: number }[][]) => Math.min(0, ...ph_.flat().map((t) => t.e));
+  const padTop = eMax(rowPh), padLeft = eMax(colPh);
+  // Input plane [hx, wx] = input rows [-padTop, hx - padTop), offsets d = pad - e >= 0.
+  const dRowMax = padTop - eMin(rowPh), dColMax = padLeft - eMin(colPh);
+  const wx = b + dColMax;
+  const q = roundUp(a * wx, 4);
+  const hx = Math.ceil((q + dRowMax * wx + dColMax) / wx);
+  let xp = padOrCrop(x, [[0, 0], [0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft]]);
+  xp = materialize(xp.transpose([0, 2, 3, 1]).reshape([n, 1, hx * wx, c])); // [N, 1, L, Cin]
+  const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
+
+  // Each output phase [N, a, b, Cout], spread onto its rows/columns of the [N, a, sh, b, sw, Cout]
+  // interleaved grid by a pad; the pads' sum is the interleave (one fused kernel), and the
+  // backward pass reads each phase's cotangent back through a plain strided view.
+  let y: Array | null = null;
+  for (let bh = 0; bh < sh; bh++) {
+    for (let bw = 0; bw < sw; bw++) {
+      const taps: Tap[] = [];
+      for (const ti of rowPh[bh]) {
+        for (const tj of colPh[bw]) {
+          taps.push({ i: ti.i, j: tj.i, plane: 0, off: (padTop - ti.e) * wx + (padLeft - tj.e) });
+        }
+      }
+      if (taps.length === 0) continue; // an empty phase: zeros (and the bias, below)
+      let yp = materialize(sumOfTaps(xp, wt, taps, n, q)); // [N, q, Cout]
+      if (q !== a * wx) yp = yp.slice([], [0, a * wx], []);
+      yp = yp.reshape([n, a, wx, cout]);
+      if (wx !== b) yp = yp.slice([], [], [0, b], []);
+      if (sh > 1 || sw > 1) {
+        yp = np.pad(yp.reshape([n, a, 1, b, 1, cout]), [[0, 0], [0, 0], [bh, sh - 1 - bh], [0, 0], [bw, sw - 1 - bw], [0, 0]]);
+      }
+      y = y ? y.add(yp) : yp;
+    }
+  }
+  wt.dispose();
+  xp.dispose();
+  if (!y) y = np.zeros([n, a, sh, b, sw, cout], { dtype });
+  y = y.reshape([n, a * sh, b * sw, cout]);
+  if (a * sh !== ho || b * sw !== wo) y = y.slice([], [0, ho], [0, wo], []);
+  if (bias) y = y.add(bias);
+  y = materialize(y.transpose([0, 3, 1, 2])); // see `materialize`: guards the crops' backward pass
+  return unbatched ? y.reshape([cout, ho, wo]) : y;
+}
