@@ -11,7 +11,7 @@
 // comparable across batch sizes: the reported numbers are nats per example).
 import { np, jnn, splitKey, type Array } from "../engine/index.js";
 import {
-  Bernoulli, Normal, StandardNormal, gaussianLikelihood, kl, klStandardNormalPerDim, type Distribution,
+  Bernoulli, Normal, StandardNormal, gaussianLikelihood, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
 import type { Batch, DataInfo, ElboTerms, LossOutput, Model, Params, StepContext } from "./types.js";
 import type { ModelOptions } from "./options.js";
@@ -62,12 +62,12 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return Normal.fromLogVar(mu, logVar);
   };
 
+  /** μ_c = onehot(c) M, the learned prior mean of each example's class: [B, K] @ [K, d]. c consumed. */
+  const classMean = (params: Params, c: Array): Array => np.matmul(c, (params.priorMean as Array).ref);
+
   /** p(z) = N(0, I), or N(μ_c, I) with a learned mean per class (seed 002's CVAE prior). */
   const prior = (params: Params, q: Normal, c?: Array): Distribution => {
-    if (classMeanPrior && c) {
-      const mu = np.matmul(c, (params.priorMean as Array).ref); // [B, K] @ [K, d]
-      return new Normal(mu, 1);
-    }
+    if (classMeanPrior && c) return new Normal(classMean(params, c), 1);
     c?.dispose();
     return StandardNormal.like(q);
   };
@@ -92,14 +92,18 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   const ref = (c?: Array) => c?.ref;
 
-  /** KL(q‖p) per example [B], and per dimension [B, d] where the prior is factorised. */
+  // KL(N(μ, σ²)‖N(μ_c, 1)) per dimension = ½ ((μ − μ_c)² + σ² − log σ² − 1)   (seed 002; μ_c = 0: N(0, I))
+  /** KL(q‖p) per example [B] and per dimension [B, d] (both priors factorise). c consumed. */
   const klTerms = (params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array } => {
-    const p = prior(params, q, ref(c));
-    const perDimKl = p instanceof StandardNormal ? klStandardNormalPerDim(q) : undefined;
-    const total = perDimKl ? perDimKl.ref.sum(-1) : kl(q, p);
-    const perDim = perDimKl ?? np.broadcastTo(total.ref.reshape([-1, 1]).div(d), q.shape);
-    p.dispose();
-    return { kl: total, perDim };
+    let perDim: Array;
+    if (classMeanPrior && c) {
+      const logVar = np.broadcastTo(q.logScale.ref.mul(2), q.shape);
+      perDim = np.square(q.loc.ref.sub(classMean(params, c))).add(np.exp(logVar.ref)).sub(logVar).sub(1).mul(0.5);
+    } else {
+      c?.dispose();
+      perDim = klStandardNormalPerDim(q);
+    }
+    return { kl: perDim.ref.sum(-1), perDim };
   };
 
   const elboTerms = (params: Params, batch: Batch, key: Array): ElboTerms => {
@@ -199,10 +203,17 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       return out;
     },
     reconstruct,
+    // z ~ p(z[|c]): N(0, I), or N(μ_c, I) for the class-mean prior; then the decoder's mean image
     sample(params, key, n, labels) {
+      if (labels && labels.shape[0] !== n) {
+        const m = labels.shape[0];
+        labels.dispose();
+        key.dispose();
+        throw new Error(`${spec.family}.sample: ${m} labels for n = ${n} samples (one label per sample)`);
+      }
       const c = context(labels);
       let z = new StandardNormal([n, d]).rsample(key);
-      if (classMeanPrior && c) z = z.add(np.matmul(c.ref, (params.priorMean as Array).ref));
+      if (classMeanPrior && c) z = z.add(classMean(params, c.ref));
       const out = decodeMean(params, z, ref(c));
       c?.dispose();
       return out;

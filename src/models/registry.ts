@@ -2,8 +2,10 @@
 import { LatentkitError } from "../io/errors.js";
 import type { ModelFamily } from "./types.js";
 import { vaeFamily, betaVaeFamily, iwaeFamily } from "./vae.js";
+import { cvaeFamily } from "./cvae.js";
+import { convVaeFamily } from "./conv-vae.js";
 
-export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily];
+export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily];
 
 export function getModelFamily(name: string): ModelFamily {
   const f = modelFamilies.find((m) => m.name === name);

@@ -1,0 +1,77 @@
+// A separately trained image classifier, the judge of conditional generation: does a sample a CVAE
+// generates for class c look like class c? An MLP on the project's own layers, trained with
+//
+//   loss = mean_batch( −log softmax(f(x))_y )      (cross-entropy)
+//
+// by Adam in one jitted step. It knows nothing of the generative model it judges.
+import { jit, valueAndGrad, np, jnn, keyFromSeed, refTree, disposeTree, toData, type Array } from "../engine/index.js";
+import { batches } from "../data/loader.js";
+import type { Split } from "../data/dataset.js";
+import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
+import { adam } from "../optim/index.js";
+
+export type ClassifierOptions = {
+  hidden?: number[]; // hidden layer sizes (default [256])
+  epochs?: number; // default 3
+  batchSize?: number; // default 100
+  lr?: number; // Adam learning rate (default 1e-3)
+  seed?: number; // initialisation and data order (default 0)
+  limit?: number; // train on the first N examples of each epoch's order
+};
+
+export type Classifier = { params: MlpParams; numClasses: number; pixels: number };
+
+/** logits = MLP(flatten(x)), [B, K]. x [B, C, H, W] consumed, params borrowed. */
+export function classifierLogits(c: Classifier, x: Array): Array {
+  return mlp(c.params, x.reshape([x.shape[0], c.pixels]), { activation: "relu" });
+}
+
+// −log softmax(logits)_y = logsumexp(logits) − logits_y
+function crossEntropy(params: MlpParams, x: Array, y: Array, numClasses: number, pixels: number): Array {
+  const logits = classifierLogits({ params, numClasses, pixels }, x);
+  const logProbs = jnn.logSoftmax(logits, -1);
+  return logProbs.mul(jnn.oneHot(y, numClasses).astype(np.float32)).sum(-1).neg().mean();
+}
+
+/** Trains a classifier on a labelled split. */
+export function trainClassifier(split: Split, numClasses: number, opts: ClassifierOptions = {}): Classifier {
+  if (!split.labels) throw new Error("trainClassifier: the split has no labels");
+  const { hidden = [256], epochs = 3, batchSize = 100, lr = 1e-3, seed = 0, limit } = opts;
+  const pixels = split.imageShape[0] * split.imageShape[1] * split.imageShape[2];
+  const optimizer = adam();
+  let params = initMlp(keyFromSeed(seed), [pixels, ...hidden, numClasses]);
+  let state = optimizer.init(params);
+  const step = jit((p: MlpParams, s: unknown, x: Array, y: Array) => {
+    const [loss, grads] = valueAndGrad((q: MlpParams) => crossEntropy(q, x, y, numClasses, pixels))(refTree(p));
+    const next = optimizer.update(grads, s as any, p, lr);
+    return { params: next.params, state: next.state, loss };
+  });
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const b of batches(split, { batchSize, seed, epoch, dropLast: true, limit })) {
+      const out = step(params, state, b.x, b.y!);
+      params = out.params as MlpParams;
+      state = out.state as typeof state;
+      out.loss.dispose();
+    }
+  }
+  step.dispose();
+  disposeTree(state);
+  return { params, numClasses, pixels };
+}
+
+/** The predicted class of each image, x [B, C, H, W] in [0, 1] (consumed). */
+export function predictClasses(c: Classifier, x: Array): Int32Array {
+  return toData(np.argmax(classifierLogits(c, x), -1).astype(np.int32)) as Int32Array;
+}
+
+/** Fraction of a labelled split's examples classified correctly. */
+export function classifierAccuracy(c: Classifier, split: Split, opts: { limit?: number; batchSize?: number } = {}): number {
+  let right = 0, n = 0;
+  for (const b of batches(split, { batchSize: opts.batchSize ?? 500, shuffle: false, limit: opts.limit })) {
+    const pred = predictClasses(c, b.x);
+    b.y?.dispose();
+    pred.forEach((p, i) => { if (p === b.labels![i]) right++; });
+    n += pred.length;
+  }
+  return right / Math.max(1, n);
+}

@@ -1,0 +1,251 @@
+// Evaluation against known answers. Probabilistic PCA is a latent-Gaussian model whose marginal
+// likelihood, posterior and ELBO gap are all closed-form, so the estimators of src/eval/evaluate.ts
+// (ELBO, importance-sampled log p(x), active units) are checked against exact numbers:
+//
+//   z ~ N(0, I_d),  x | z ~ N(W z + b, σ² I_D)   =>   x ~ N(b, W Wᵀ + σ² I)
+//   p(z | x) = N(M⁻¹ Wᵀ (x − b), σ² M⁻¹),  M = WᵀW + σ² I   (diagonal when W's columns are orthogonal)
+//   ELBO(q) = log p(x) − KL(q(z|x) ‖ p(z|x))
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { init, np, fromData, toData, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
+import { linear, type LinearParams } from "../src/nn/linear.js";
+import { makeSplit, type Split } from "../src/data/dataset.js";
+import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
+import { modelOptionsSchema } from "../src/models/options.js";
+import type { Model, Params } from "../src/models/types.js";
+import { evaluate, LogSumExp } from "../src/eval/evaluate.js";
+import { randn } from "./helpers/numeric.js";
+import { runCli } from "./helpers/cli.js";
+
+await init();
+
+// ---------------------------------------------------------------- the running log-sum-exp
+
+test("LogSumExp over chunks equals log Σ exp of all values, without overflow", () => {
+  const n = 3, k = 7;
+  const values = Array.from({ length: k * n }, (_, i) => (i % n === 0 ? 900 : i % n === 1 ? -900 : 0) + Math.sin(i) * 5);
+  const exact = Array.from({ length: n }, (_, j) => {
+    const col = Array.from({ length: k }, (_, r) => values[r * n + j]);
+    const m = Math.max(...col);
+    return m + Math.log(col.reduce((s, v) => s + Math.exp(v - m), 0));
+  });
+  const lse = new LogSumExp(n);
+  lse.add(values.slice(0, 3 * n), 3); // chunks of 3, 1 and 3 samples
+  lse.add(values.slice(3 * n, 4 * n), 1);
+  lse.add(values.slice(4 * n), 3);
+  const got = lse.value();
+  for (let j = 0; j < n; j++) assert.ok(Math.abs(got[j] - exact[j]) < 1e-9, `column ${j}: ${got[j]} vs ${exact[j]}`);
+});
+
+// ---------------------------------------------------------------- probabilistic PCA
+
+const D = 6, d = 3, sigma2 = 0.25;
+// W = Q diag(s): orthonormal columns Q (a Householder reflection's first d columns), scales s.
+// The third column is tiny: its posterior mean barely varies with x (an inactive unit).
+const scales = [2, 1.2, 0.02];
+const W: number[][] = (() => {
+  const v = [1, -2, 0.5, 1.5, -1, 0.7];
+  const vv = v.reduce((s, a) => s + a * a, 0);
+  const Q = (i: number, j: number) => (i === j ? 1 : 0) - (2 * v[i] * v[j]) / vv;
+  return Array.from({ length: D }, (_, i) => Array.from({ length: d }, (_, j) => Q(i, j) * scales[j]));
+})();
+const b = [0.3, -0.1, 0.5, 0.2, -0.4, 0.1];
+const Mdiag = scales.map((s) => s * s + sigma2); // M = WᵀW + σ² I, diagonal
+
+/** log N(x; b, W Wᵀ + σ² I) by the Woodbury identity and the determinant lemma, in float64. */
+function logMarginal(x: ArrayLike<number>): number {
+  const r = Array.from({ length: D }, (_, i) => x[i] - b[i]);
+  const wtr = Array.from({ length: d }, (_, j) => r.reduce((s, ri, i) => s + W[i][j] * ri, 0));
+  // rᵀ C⁻¹ r = (|r|² − rᵀ W M⁻¹ Wᵀ r) / σ²
+  const quad = (r.reduce((s, a) => s + a * a, 0) - wtr.reduce((s, a, j) => s + (a * a) / Mdiag[j], 0)) / sigma2;
+  const logDet = (D - d) * Math.log(sigma2) + Mdiag.reduce((s, m) => s + Math.log(m), 0);
+  return -0.5 * (quad + logDet + D * Math.log(2 * Math.PI));
+}
+
+/** The exact posterior p(z|x) = N(m, diag v). */
+function posterior(x: ArrayLike<number>): { m: number[]; v: number[] } {
+  const m = Array.from({ length: d }, (_, j) => W.reduce((s, row, i) => s + row[j] * (x[i] - b[i]), 0) / Mdiag[j]);
+  return { m, v: Mdiag.map((mj) => sigma2 / mj) };
+}
+
+/**
+ * An encoder q(z|x) = N(A x + a, diag exp(ℓ)) that is the exact posterior scaled: A = shrink·M⁻¹Wᵀ,
+ * a = −A b, ℓ = log(σ²/M) + inflate. shrink = 1, inflate = 0 is exact.
+ */
+function encoderFor(shrink: number, inflate: number) {
+  const A = Array.from({ length: d }, (_, j) => Array.from({ length: D }, (_, i) => (shrink * W[i][j]) / Mdiag[j]));
+  const a = A.map((row) => -row.reduce((s, aji, i) => s + aji * b[i], 0));
+  const logVar = Mdiag.map((m) => Math.log(sigma2 / m) + inflate);
+  return { A, a, logVar };
+}
+
+/** KL(q(z|x) ‖ p(z|x)) for the encoder above, in closed form. */
+function klToPosterior(x: ArrayLike<number>, enc: ReturnType<typeof encoderFor>): number {
+  const p = posterior(x);
+  let kl = 0;
+  for (let j = 0; j < d; j++) {
+    const mq = enc.A[j].reduce((s, aji, i) => s + aji * x[i], 0) + enc.a[j];
+    const vq = Math.exp(enc.logVar[j]);
+    kl += 0.5 * (Math.log(p.v[j] / vq) + (vq + (mq - p.m[j]) ** 2) / p.v[j] - 1);
+  }
+  return kl;
+}
+
+/** The pPCA model through latentkit's own Gaussian-latent model (latent.ts), linear nets. */
+function ppcaModel(): Model {
+  const nets: LatentNets = {
+    init(key) {
+      key.dispose();
+      return {};
+    },
+    encode(p, x) {
+      const B = x.shape[0];
+      const mu = linear(p.encoder as LinearParams, x.reshape([B, D]));
+      return [mu, np.broadcastTo((p.encLogVar as Array).ref, [B, d])];
+    },
+    decode(p, z) {
+      const N = z.shape[0];
+      return linear(p.decoder as LinearParams, z).reshape([N, 1, 1, D]);
+    },
+  };
+  const options = modelOptionsSchema.parse({ latent: d, likelihood: "gaussian", gaussianVariance: sigma2 });
+  return makeLatentModel({ family: "ppca", options, info: { imageShape: [1, 1, D], numClasses: null }, nets, objective: "elbo", conditional: false });
+}
+
+function ppcaParams(enc: ReturnType<typeof encoderFor>): Params {
+  return {
+    encoder: { weight: fromData(enc.A.flat(), [d, D]), bias: fromData(enc.a, [d]) },
+    encLogVar: fromData(enc.logVar, [d]),
+    decoder: { weight: fromData(W.flat(), [D, d]), bias: fromData(b, [D]) },
+  };
+}
+
+/** n draws of x from the pPCA model (float64, seeded JS randomness). */
+function ppcaData(n: number, seed: number): Float32Array {
+  const z = randn(n * d, seed), e = randn(n * D, seed + 1);
+  const x = new Float32Array(n * D);
+  for (let k = 0; k < n; k++) {
+    for (let i = 0; i < D; i++) {
+      let v = b[i] + Math.sqrt(sigma2) * e[k * D + i];
+      for (let j = 0; j < d; j++) v += W[i][j] * z[k * d + j];
+      x[k * D + i] = v;
+    }
+  }
+  return x;
+}
+
+const model = ppcaModel();
+const N = 500;
+const xs = ppcaData(N, 7);
+const split: Split = makeSplit(xs, [1, 1, D]);
+const row = (k: number) => xs.subarray(k * D, (k + 1) * D);
+const meanOver = (f: (k: number) => number) => Array.from({ length: N }, (_, k) => f(k)).reduce((s, v) => s + v, 0) / N;
+const exactLogPx = meanOver((k) => logMarginal(row(k)));
+const approx = encoderFor(0.7, 0.8);
+const exactGap = meanOver((k) => klToPosterior(row(k), approx));
+
+/** log w of k samples for the whole split, [k, N] row-major. */
+function logWeights(params: Params, k: number, seed: number): Float32Array {
+  const x = fromData(xs, [N, 1, 1, D]);
+  return toData(model.logImportanceWeights!(refTree(params), { x }, keyFromSeed(seed), k)) as Float32Array;
+}
+
+/** The ELBO of the split by evaluate(), averaged over `seeds` evaluations. */
+function meanElbo(params: Params, seeds: number): number {
+  let sum = 0;
+  for (let s = 0; s < seeds; s++) sum += evaluate(model, params, split, { isSamples: 0, seed: 100 + s }).elbo!;
+  return sum / seeds;
+}
+
+test("pPCA: the approximate encoder has a clear ELBO gap (the set-up of the tests below)", () => {
+  assert.ok(exactGap > 1, `the gap E_x KL(q‖p(z|x)) = ${exactGap} is too small to test with`);
+});
+
+test("pPCA: the IS estimate of −log p(x) converges to the analytic value as k grows, from above", () => {
+  const params = ppcaParams(approx);
+  const errors: number[] = [];
+  for (const k of [1, 10, 100, 1000]) {
+    const r = evaluate(model, params, split, { isSamples: k, seed: 3 });
+    assert.equal(r.is_samples, k);
+    errors.push(r.nll! - -exactLogPx);
+  }
+  // E[log p̂_k] ≤ log p(x) and increases with k: the errors are positive and shrink
+  for (let i = 1; i < errors.length; i++) assert.ok(errors[i] < errors[i - 1], `IS errors ${errors} do not shrink with k`);
+  assert.ok(errors[0] > 0.5 * exactGap, `k = 1 should sit near the ELBO gap ${exactGap}: errors ${errors}`);
+  assert.ok(Math.abs(errors[3]) < 0.03, `k = 1000 is ${errors[3]} nats from the analytic −log p(x) = ${-exactLogPx}`);
+  disposeTree(params);
+});
+
+test("pPCA: the ELBO equals log p(x) − KL(q‖p(z|x)) and stays below log p(x)", () => {
+  const params = ppcaParams(approx);
+  const r = evaluate(model, params, split, { isSamples: 0, seed: 5 });
+  assert.ok(r.elbo! < exactLogPx - 1, `ELBO ${r.elbo} is not below log p(x) = ${exactLogPx}`);
+  assert.ok(Math.abs(r.recon + r.kl! + r.elbo!) < 1e-9);
+  // one sample of z per example: the mean over 500 examples has a Monte Carlo error of ~0.15 nats,
+  // the mean of 8 such estimates ~0.05
+  const elbo = meanElbo(params, 8);
+  assert.ok(Math.abs(elbo - (exactLogPx - exactGap)) < 0.2, `ELBO ${elbo} vs exact ${exactLogPx - exactGap}`);
+  disposeTree(params);
+});
+
+test("pPCA: with the encoder set to the exact posterior, every log w equals log p(x) (ELBO = log p(x), zero IS variance)", () => {
+  const params = ppcaParams(encoderFor(1, 0));
+  const k = 20;
+  const lw = logWeights(params, k, 11);
+  let maxSpread = 0, maxError = 0;
+  for (let n = 0; n < N; n++) {
+    const exact = logMarginal(row(n));
+    let lo = Infinity, hi = -Infinity;
+    for (let s = 0; s < k; s++) {
+      const v = lw[s * N + n];
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+      maxError = Math.max(maxError, Math.abs(v - exact));
+    }
+    maxSpread = Math.max(maxSpread, hi - lo);
+  }
+  assert.ok(maxSpread < 2e-3, `log w varies by ${maxSpread} across samples`);
+  assert.ok(maxError < 2e-3, `log w differs from the analytic log p(x) by ${maxError}`);
+  // through evaluate(): IS with k = 1 and with chunked k = 50 both give the exact value
+  for (const [isSamples, maxRows] of [[1, 20000], [50, 120]]) {
+    const r = evaluate(model, params, split, { isSamples, seed: 1, maxRows });
+    assert.ok(Math.abs(r.nll! + exactLogPx) < 1e-3, `k=${isSamples}: nll ${r.nll} vs ${-exactLogPx}`);
+  }
+  const elbo = meanElbo(params, 8);
+  assert.ok(Math.abs(elbo - exactLogPx) < 0.2, `ELBO ${elbo} vs log p(x) ${exactLogPx}`);
+  disposeTree(params);
+});
+
+test("pPCA: IS with k = 1 matches the ELBO in expectation", () => {
+  const params = ppcaParams(approx);
+  const lw = logWeights(params, 1, 21);
+  const mean = lw.reduce((s, v) => s + v, 0) / N;
+  const sd = Math.sqrt(lw.reduce((s, v) => s + (v - mean) ** 2, 0) / (N - 1));
+  const se = sd / Math.sqrt(N);
+  const exactElbo = exactLogPx - exactGap;
+  assert.ok(Math.abs(mean - exactElbo) < 4 * se, `mean log w ${mean} vs exact ELBO ${exactElbo} (se ${se})`);
+  const r = evaluate(model, params, split, { isSamples: 1, seed: 22 });
+  assert.ok(Math.abs(-r.nll! - exactElbo) < 4 * se, `IS k=1 ${-r.nll!} vs exact ELBO ${exactElbo} (se ${se})`);
+  disposeTree(params);
+});
+
+test("pPCA: active units count the latent dimensions whose posterior mean varies with x", () => {
+  // Var_x(E_q[z_j|x]) = s_j² / (s_j² + σ²): 0.94, 0.85 and 0.0016 for the three columns
+  const params = ppcaParams(encoderFor(1, 0));
+  const r = evaluate(model, params, split, { isSamples: 0 });
+  assert.equal(r.active_units, 2);
+  assert.equal(r.kl_per_dim!.length, d);
+  disposeTree(params);
+});
+
+test("evaluation does not change the parameters", () => {
+  const params = ppcaParams(approx);
+  const before = [toData((params.encoder as LinearParams).weight.ref), toData((params.encLogVar as Array).ref)];
+  evaluate(model, params, split, { isSamples: 10, limit: 100 });
+  assert.deepEqual(toData((params.encoder as LinearParams).weight.ref), before[0]);
+  assert.deepEqual(toData((params.encLogVar as Array).ref), before[1]);
+  disposeTree(params);
+});
