@@ -31,10 +31,11 @@ async function withRun(runDir: string, out: string | undefined, name: string, dr
 
 /** The run's test split (else valid), or undefined with a note when `optional` and it is missing. */
 async function runSplit(run: OpenRun, name: SplitName = "test", optional = false): Promise<Split | undefined> {
-  const fallback: SplitName[] = name === "test" ? ["test", "valid"] : [name];
   let data;
   try {
-    data = await loadRunData(run.config, name === "test" ? ["test", "valid"] : [name]);
+    data = await loadRunData(run.config, [name]);
+    // Path data sets have no test split: their valid split (carved from train) stands in.
+    if (name === "test" && !data.splits.test) data = await loadRunData(run.config, ["valid"]);
   } catch (e) {
     if (optional && e instanceof LatentkitError) {
       note(`note: the run's data set is not available (${e.message})`);
@@ -42,7 +43,8 @@ async function runSplit(run: OpenRun, name: SplitName = "test", optional = false
     }
     throw e;
   }
-  for (const s of fallback) if (data.splits[s]) return data.splits[s];
+  const split = data.splits[name] ?? (name === "test" ? data.splits.valid : undefined);
+  if (split) return split;
   const why = `data set ${data.name} has no ${name} split${data.missing?.length ? ` (missing: ${data.missing.join(", ")})` : ""}`;
   if (optional) {
     note(`note: ${why}`);

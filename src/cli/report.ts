@@ -12,7 +12,9 @@ export async function reportCommand(runDir: string): Promise<void> {
   try {
     let data: Dataset | undefined;
     try {
-      data = await loadRunData(run.config, ["test", "valid"]);
+      data = await loadRunData(run.config, ["test"]);
+      // Path data sets have no test split: their valid split (carved from train) stands in.
+      if (!data.splits.test) data = await loadRunData(run.config, ["valid"]);
     } catch (e) {
       if (!(e instanceof LatentkitError)) throw e;
       note(`note: the run's data set is not available, so pictures of real examples are left out (${e.message})`);

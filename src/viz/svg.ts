@@ -65,7 +65,7 @@ function axes(frame: Frame, xTicks: number[], yTicks: number[], xTickLabel: (v: 
     parts.push(`<text x="${f(sx(t))}" y="${y0 + 17}" text-anchor="middle">${escapeXml(xTickLabel(t))}</text>`);
   }
   parts.push(`<rect x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}" fill="none" stroke="#444"/>`);
-  if (frame.title) parts.push(`<text x="${(x0 + x1) / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(frame.title)}</text>`);
+  if (frame.title) parts.push(`<text x="${x0}" y="16" font-size="13" font-weight="bold">${escapeXml(frame.title)}</text>`);
   if (frame.xLabel) parts.push(`<text x="${(x0 + x1) / 2}" y="${height - 8}" text-anchor="middle">${escapeXml(frame.xLabel)}</text>`);
   if (frame.yLabel) parts.push(`<text transform="translate(14 ${f((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(frame.yLabel)}</text>`);
   return { parts, sx, sy, x0, x1, y0, y1 };
@@ -113,7 +113,16 @@ export function lineChart(opts: Frame & { series: Series[] }): Svg {
     }
     for (const [x, y] of good) parts.push(`<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="2.2" fill="${color}"/>`);
   });
-  parts.push(...legend(opts.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length], dashed: s.dashed })), x1, y1));
+  // The legend sits in the top margin, right-aligned, clear of the lines.
+  let x = x1;
+  opts.series.slice().reverse().forEach((s, k) => {
+    const i = opts.series.length - 1 - k;
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const textWidth = 5.8 * s.name.length; // about the width of 11px Helvetica
+    parts.push(`<text x="${f(x)}" y="${y1 - 6}" text-anchor="end">${escapeXml(s.name)}</text>` +
+      `<line x1="${f(x - textWidth - 22)}" x2="${f(x - textWidth - 4)}" y1="${y1 - 10}" y2="${y1 - 10}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ""}/>`);
+    x -= textWidth + 32;
+  });
   return document(opts.width, opts.height, parts);
 }
 
