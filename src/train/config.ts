@@ -31,7 +31,7 @@ export const trainingOptionsSchema = z.object({
     .describe("non-finite steps tolerated (each rolls back and halves the learning rate) before stopping"),
   evalIsSamples: z.number().int().min(0).default(100)
     .describe("importance samples for the end-of-run test evaluation; 0 skips it"),
-  evalLimit: z.number().int().min(0).default(2000).describe("test examples of the end-of-run evaluation; 0 is all"),
+  evalLimit: z.number().int().min(0).default(0).describe("test examples of the end-of-run evaluation (the first N); 0 is all"),
   report: z.boolean().default(true).describe("write pictures and report.html at the end of the run"),
 });
 
