@@ -242,25 +242,45 @@ interface Tap { i: number; j: number; plane: number; off: number }
  * Sum over taps of (shifted input plane) @ (weight tap), batched over the N images:
  * out[n, p, :] = sum_t xp[n, plane_t, p + off_t, :] @ wt[i_t, j_t] for p < q.
  * `xp`: padded input planes [N, S, L, Cin], borrowed; `wt`: weights [kh, kw, Cin, Cout], contiguous,
- * borrowed. Returns [N, q, Cout]. The matmul vectorises over Cout and every operand advances by a
- * constant stride. With few input channels the taps' inputs are concatenated along Cin (one
- * matmul with a longer contraction instead of many with a contraction of 1 or 2).
+ * borrowed. Returns [N, q, Cout]. Every matmul vectorises over its output columns and reads its
+ * operands at constant strides. Three ways, by shape:
+ * - shift the inputs (the default): one matmul per tap on an offset slice of the input plane, the
+ *   products summed in the matmuls' epilogues. The backward pass sums the taps' input gradients
+ *   through masked (padded) reads: T terms per input element.
+ * - shift the outputs, when T * Cout < Cin (a layer narrowing to few channels, like a decoder's
+ *   last one): one matmul per plane against all its taps' weights side by side
+ *   ([N, L, Cin] @ [Cin, T * Cout]), then a sum of T offset slices of that product (unmasked,
+ *   vectorised). The backward pass's masked sum then runs over the small [N, L, T * Cout] product
+ *   instead of the input, and the input gradient is a single matmul.
+ * - gather the taps (im2col), when Cin * T <= 32 (a first layer on 1-3 channels): the taps' input
+ *   slices concatenated along Cin, one matmul with contraction Cin * T instead of T matmuls with
+ *   a contraction of 1-3.
  */
 function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Array {
   const [, , cin, cout] = wt.shape;
   if (taps.length === 0) return np.zeros([n, q, cout], { dtype: xp.dtype });
   const input = (t: Tap) => xp.ref.slice([], t.plane, [t.off, t.off + q], []); // [N, q, Cin]
   const weight = (t: Tap) => wt.ref.slice(t.i, t.j); // [Cin, Cout]
-  const product = (x: Array, w: Array, k: number) => np.matmul(x, np.broadcastTo(w, [n, k, cout]));
-  if (cin * taps.length <= 32 && taps.length > 1) {
-    const x = np.concatenate(taps.map(input), 2);
-    const w = np.concatenate(taps.map(weight), 0);
-    return product(x, w, cin * taps.length);
-  }
+  const product = (x: Array, w: Array) => np.matmul(x, w); // [N, q, K] @ [K, M]: 3-D @ 2-D is right in jax-js
   let out: Array | null = null;
-  for (const t of taps) {
-    const y = product(input(t), weight(t), cin);
+  const add = (y: Array) => {
     out = out ? out.add(y) : y;
+  };
+  if (taps.length > 1 && taps.length * cout < cin) {
+    for (const plane of new Set(taps.map((t) => t.plane))) {
+      const group = taps.filter((t) => t.plane === plane);
+      // [Cin, |group| * Cout], zero columns up to a multiple of 4 (the matmul vectorises over them)
+      const ws = group.map(weight), width = roundUp(group.length * cout, 4);
+      if (width > group.length * cout) ws.push(np.zeros([cin, width - group.length * cout], { dtype: xp.dtype }));
+      const w = ws.length === 1 ? ws[0] : np.concatenate(ws, 1);
+      const z = materialize(product(xp.ref.slice([], plane, [], []), w)); // [N, L, width]
+      group.forEach((t, k) => add(z.ref.slice([], [t.off, t.off + q], [k * cout, (k + 1) * cout])));
+      z.dispose();
+    }
+  } else if (cin * taps.length <= 32 && taps.length > 1) {
+    add(product(np.concatenate(taps.map(input), 2), np.concatenate(taps.map(weight), 0)));
+  } else {
+    for (const t of taps) add(product(input(t), weight(t)));
   }
   return out!;
 }
@@ -318,7 +338,7 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   if (q !== ho * wa) y = y.slice([], [0, ho * wa], []);
   y = y.reshape([n, ho, wa, cout]);
   if (wa !== wo) y = y.slice([], [], [0, wo], []);
-  y = materialize(y.transpose([0, 3, 1, 2])); // see `materialize`: guards the crops' backward pass
+  y = materialize(y.transpose([0, 3, 1, 2])); // written once, NCHW (see `materialize`)
   return unbatched ? y.reshape([cout, ho, wo]) : y;
 }
 
@@ -373,10 +393,12 @@ export function convTranspose2d(
   xp = materialize(xp.transpose([0, 2, 3, 1]).reshape([n, 1, hx * wx, c])); // [N, 1, L, Cin]
   const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
 
-  // Each output phase [N, a, b, Cout], spread onto its rows/columns of the [N, a, sh, b, sw, Cout]
-  // interleaved grid by a pad; the pads' sum is the interleave (one fused kernel), and the
-  // backward pass reads each phase's cotangent back through a plain strided view.
-  let y: Array | null = null;
+  // Each output phase: [N, q, Cout] on an a x wx grid. The phases are stacked into one buffer
+  // (the stack reads each phase with a mask on its leading axis only), and the interleave
+  // y[n, s*a + bh, s*b + bw] = phase[bh][bw][n, a, b] is then a plain view of that buffer, written
+  // out once in NCHW order. The backward pass mirrors it: one transposing gather into the stacked
+  // layout, then contiguous per-phase slices.
+  const outs: Array[] = [];
   for (let bh = 0; bh < sh; bh++) {
     for (let bw = 0; bw < sw; bw++) {
       const taps: Tap[] = [];
@@ -385,23 +407,18 @@ export function convTranspose2d(
           taps.push({ i: ti.i, j: tj.i, plane: 0, off: (padTop - ti.e) * wx + (padLeft - tj.e) });
         }
       }
-      if (taps.length === 0) continue; // an empty phase: zeros (and the bias, below)
-      let yp = materialize(sumOfTaps(xp, wt, taps, n, q)); // [N, q, Cout]
-      if (q !== a * wx) yp = yp.slice([], [0, a * wx], []);
-      yp = yp.reshape([n, a, wx, cout]);
-      if (wx !== b) yp = yp.slice([], [], [0, b], []);
-      if (sh > 1 || sw > 1) {
-        yp = np.pad(yp.reshape([n, a, 1, b, 1, cout]), [[0, 0], [0, 0], [bh, sh - 1 - bh], [0, 0], [bw, sw - 1 - bw], [0, 0]]);
-      }
-      y = y ? y.add(yp) : yp;
+      outs.push(taps.length ? materialize(sumOfTaps(xp, wt, taps, n, q)) : np.zeros([n, q, cout], { dtype }));
     }
   }
   wt.dispose();
   xp.dispose();
-  if (!y) y = np.zeros([n, a, sh, b, sw, cout], { dtype });
-  y = y.reshape([n, a * sh, b * sw, cout]);
-  if (a * sh !== ho || b * sw !== wo) y = y.slice([], [0, ho], [0, wo], []);
-  if (bias) y = y.add(bias);
-  y = materialize(y.transpose([0, 3, 1, 2])); // see `materialize`: guards the crops' backward pass
+  let y = outs.length === 1 ? outs[0].reshape([1, n, q, cout]) : np.stack(outs, 0); // [sh*sw, N, q, Cout]
+  if (q !== a * wx) y = y.slice([], [], [0, a * wx], []);
+  y = y.reshape([sh, sw, n, a, wx, cout]);
+  if (wx !== b) y = y.slice([], [], [], [], [0, b], []);
+  y = y.transpose([2, 5, 3, 0, 4, 1]).reshape([n, cout, a * sh, b * sw]);
+  if (a * sh !== ho || b * sw !== wo) y = y.slice([], [], [0, ho], [0, wo]);
+  if (bias) y = y.add(bias.reshape([cout, 1, 1]));
+  y = materialize(y); // written once, NCHW (see `materialize`)
   return unbatched ? y.reshape([cout, ho, wo]) : y;
 }
