@@ -61,9 +61,11 @@ after(async () => {
 });
 
 /** A page of the explorer, ready, with every console error and page error collected. */
-async function open(url: string): Promise<{ page: Page; errors: string[] }> {
+async function open(url: string): Promise<{ page: Page; errors: string[]; requests: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const errors: string[] = [];
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(r.url()));
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
   });
@@ -71,7 +73,7 @@ async function open(url: string): Promise<{ page: Page; errors: string[] }> {
   await page.goto(url);
   await page.waitForSelector("body[data-state=ready], body[data-state=error]", { timeout: 20_000 });
   assert.equal(await page.getAttribute("body", "data-state"), "ready", `${await page.textContent("#status")} ${errors.join("; ")}`);
-  return { page, errors };
+  return { page, errors, requests };
 }
 
 /** Gray values in [0, 1] at the centres of an n × n grid of a canvas (the image's own pixels). */
@@ -131,7 +133,7 @@ async function drag(page: Page, selector: string, from: [number, number], to: [n
 }
 
 test("the page loads without console errors and shows the run's metrics and pictures", { skip }, async () => {
-  const { page, errors } = await open(vae.url);
+  const { page, errors, requests } = await open(vae.url);
   assert.match((await page.textContent("#title"))!, /^vae on sprites/);
   assert.match((await page.textContent("#facts"))!, /latent 2 · images 1×28×28 · 1 epoch · decoder on WebAssembly/);
   assert.match((await page.textContent("#metrics"))!, /ELBO \(nats\)/);
@@ -140,6 +142,9 @@ test("the page loads without console errors and shows the run's metrics and pict
   assert.ok(pictures.some(([name]) => name === "samples.png"), JSON.stringify(pictures));
   await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>("#pictures img")].every((i) => i.complete && i.naturalWidth > 0));
   assert.equal((await cells(page, "#decoded")).filter((v) => v < 0).length, 0, "the decoded image is drawn");
+  // everything comes from the server (jax-js is in the bundle, its wasm inline): nothing from elsewhere
+  assert.deepEqual(requests.filter((u) => !u.startsWith(vae.url + "/") && !/^(blob|data):/.test(u)), []);
+  assert.ok(requests.includes(vae.url + "/run/model.safetensors"));
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -179,7 +184,7 @@ test("drawing on the canvas (or opening an image) gives its code on the pad and 
   assert.ok(maxAbsDiff(code, nodeEncode(vae.run, input)) < 0.05, `${code} vs ${nodeEncode(vae.run, input)}`);
   const recon = await cells(page, "#reconstruction");
   assert.ok(maxAbsDiff(recon, nodeDecode(vae.run, code)) <= 1.5 / 255);
-  // an image file, dark on light: framed and inverted to white on black like the training data
+  // an image file, dark on light: inverted to white on black like the training data, not reframed
   const png = new Uint8Array(40 * 40).fill(255);
   for (let y = 8; y < 32; y++) for (let x = 8; x < 32; x++) png[y * 40 + x] = 0;
   const requests = Number(await page.getAttribute("#reconstruction", "data-requested"));
@@ -187,6 +192,9 @@ test("drawing on the canvas (or opening an image) gives its code on the pad and 
   await drawingDone(page, requests);
   const square = await cells(page, "#input-view");
   assert.ok(square[14 * 28 + 14] > 0.9 && square[0] < 0.05, "the square is white on black at the centre");
+  // 24 of 40 pixels wide: about 17 of 28, where a framed drawing would be 20
+  const row = square.slice(14 * 28, 15 * 28).filter((v) => v > 0.5).length;
+  assert.ok(row >= 15 && row <= 19, `${row} bright pixels across the square`);
   const squareCode = await settled(page);
   assert.notDeepEqual(squareCode, code);
   await page.click("#clear");

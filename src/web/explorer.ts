@@ -66,6 +66,8 @@ export class Explorer {
   private b?: Float32Array;
   private drawn?: Float32Array; // the code of the drawing
   private readonly explorable: boolean;
+  /** The pad's half-width: ±3 prior standard deviations; codes of plain autoencoders have no scale. */
+  private readonly defaultRange: number;
   private pad!: LatentPad;
   private sketch!: Sketch;
   private sliders: HTMLInputElement[] = [];
@@ -84,6 +86,7 @@ export class Explorer {
     const order = [...Array(this.d).keys()].sort((i, j) => (this.kl ? this.kl[j] - this.kl[i] : i - j));
     this.dims = [order[0], this.d > 1 ? order[1] : -1];
     this.explorable = !DISCRETE.has(model.model.family);
+    this.defaultRange = model.model.probabilistic ? 3 : 5;
   }
 
   async start(): Promise<void> {
@@ -93,17 +96,19 @@ export class Explorer {
     this.classes();
     this.sketch = new Sketch($<HTMLCanvasElement>("sketch"), () => this.encodeDrawing());
     $("clear").addEventListener("click", () => this.sketch.clear());
-    $<HTMLInputElement>("file").addEventListener("change", (e) => {
-      const f = (e.target as HTMLInputElement).files?.[0];
+    const file = $<HTMLInputElement>("file");
+    file.addEventListener("change", () => {
+      const f = file.files?.[0];
+      file.value = ""; // so that opening the same file again is a change too
       if (f) void this.sketch.drawFile(f).catch(showError);
     });
     if (!this.explorable) {
-      for (const id of ["pad-panel", "sliders-panel", "interp-panel"]) $(id).hidden = true;
+      for (const id of ["pad-panel", "decoded-panel"]) $(id).hidden = true;
       $("status").textContent = `${this.model.model.family} codes are discrete: draw to see reconstructions.`;
       return;
     }
     this.pad = new LatentPad($<HTMLCanvasElement>("pad"), (p) => this.moveTo(p));
-    this.pad.range = this.model.model.probabilistic ? 3 : 5;
+    this.pad.range = this.defaultRange;
     this.controls();
     this.sync();
     await Promise.all([this.refresh(), this.refreshGrid()]);
@@ -222,12 +227,16 @@ export class Explorer {
     void this.refresh();
   }
 
-  /** A new code for every dimension (a sample, an encoding, a point of an interpolation). */
-  private setCode(z: Float32Array): void {
+  /**
+   * A new code for every dimension (a sample, an encoding, a point of an interpolation). The pad
+   * grows to show it; with `fit` (an encoding) it also shrinks back, to no less than its default.
+   */
+  private setCode(z: Float32Array, fit = false): void {
     const held = this.z.some((v, k) => !this.dims.includes(k) && v !== z[k]);
     this.z = Float32Array.from(z);
     const far = Math.max(...this.dims.filter((k) => k >= 0).map((k) => Math.abs(z[k])));
-    if (far > this.pad.range) this.setRange(Math.ceil(far) + 1);
+    const range = far > this.pad.range || fit ? Math.max(this.defaultRange, Math.ceil(far) + 1) : this.pad.range;
+    if (range !== this.pad.range) this.setRange(range);
     this.sync();
     if (held) this.scheduleGrid();
     void this.refresh();
@@ -320,7 +329,7 @@ export class Explorer {
    */
   private encodeDrawing(): void {
     if (!this.sketch) return;
-    const x = drawingToInput(this.sketch.canvas, this.model.shape);
+    const x = drawingToInput(this.sketch.canvas, this.model.shape, !this.sketch.fromImage);
     paint($<HTMLCanvasElement>("input-view"), x, this.model.shape);
     const recon = $<HTMLCanvasElement>("reconstruction");
     const ticket = String(Number(recon.dataset.requested ?? 0) + 1);
@@ -336,7 +345,7 @@ export class Explorer {
         const code = await this.model.encode(x, this.label);
         paint(recon, await this.model.decode(code, 1, this.label), this.model.shape);
         this.drawn = code;
-        this.setCode(code);
+        this.setCode(code, true);
       }
       recon.dataset.done = ticket;
     });

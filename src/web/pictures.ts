@@ -40,11 +40,12 @@ export function paint(canvas: HTMLCanvasElement, values: Float32Array, shape: Sh
 }
 
 /**
- * A drawing as a model input [C, H, W] in [0, 1], framed like MNIST digits: the ink's bounding box
- * scaled so its longer side is 20/28 of the image, placed with its centre of mass at the centre.
- * Without ink, all zeros.
+ * A drawing as a model input [C, H, W] in [0, 1]. With `frame`, framed like MNIST digits: the ink's
+ * bounding box scaled so its longer side is 20/28 of the image, placed with its centre of mass at
+ * the centre; without, the whole canvas scaled down (an opened image is framed like its data set
+ * already). Without ink, all zeros.
  */
-export function drawingToInput(src: HTMLCanvasElement, [C, H, W]: Shape): Float32Array {
+export function drawingToInput(src: HTMLCanvasElement, [C, H, W]: Shape, frame = true): Float32Array {
   const sw = src.width, sh = src.height;
   const rgba = src.getContext("2d")!.getImageData(0, 0, sw, sh).data;
   let mass = 0, mx = 0, my = 0, x0 = sw, y0 = sh, x1 = -1, y1 = -1;
@@ -61,8 +62,6 @@ export function drawingToInput(src: HTMLCanvasElement, [C, H, W]: Shape): Float3
   }
   const out = new Float32Array(C * H * W);
   if (mass === 0) return out;
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-  const s = (20 / 28) * Math.min(H, W) / Math.max(bw, bh);
   const dst = document.createElement("canvas");
   dst.width = W;
   dst.height = H;
@@ -71,7 +70,13 @@ export function drawingToInput(src: HTMLCanvasElement, [C, H, W]: Shape): Float3
   ctx.fillRect(0, 0, W, H);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(src, x0, y0, bw, bh, W / 2 - (mx / mass - x0) * s, H / 2 - (my / mass - y0) * s, bw * s, bh * s);
+  if (frame) {
+    const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    const s = (20 / 28) * Math.min(H, W) / Math.max(bw, bh);
+    ctx.drawImage(src, x0, y0, bw, bh, W / 2 - (mx / mass - x0) * s, H / 2 - (my / mass - y0) * s, bw * s, bh * s);
+  } else {
+    ctx.drawImage(src, 0, 0, sw, sh, 0, 0, W, H);
+  }
   const px = ctx.getImageData(0, 0, W, H).data;
   for (let p = 0; p < H * W; p++) {
     for (let c = 0; c < C; c++) {

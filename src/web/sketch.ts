@@ -2,6 +2,8 @@
 // image file. Calls `onChange` while drawing (at most every 80 ms) and when a stroke ends.
 
 export class Sketch {
+  /** Whether the canvas holds an opened image (already framed like the data) rather than strokes. */
+  fromImage = false;
   private last?: [number, number];
   private timer?: ReturnType<typeof setTimeout>;
 
@@ -42,6 +44,7 @@ export class Sketch {
     const ctx = this.canvas.getContext("2d", { willReadFrequently: true })!;
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.fromImage = false;
     if (notify) this.changed();
   }
 
@@ -63,6 +66,7 @@ export class Sketch {
       for (let i = 0; i < img.data.length; i += 4) for (let k = 0; k < 3; k++) img.data[i + k] = 255 - img.data[i + k];
       ctx.putImageData(img, x, y);
     }
+    this.fromImage = true;
     this.changed();
   }
 
