@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { resolveConfig, loadRunData, createModel, dataInfo, openRun } from "../train/run.js";
+import { resolveConfig, loadRunData, createModel, dataInfo, openRun, fitRunPrior } from "../train/run.js";
 import { train } from "../train/trainer.js";
 import { consoleProgress, silentProgress } from "../train/progress.js";
 import { CONFIG_FILE, readJsonFile } from "../train/checkpoint.js";
@@ -87,6 +87,10 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   note(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
     `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs -> ${runDir}`);
   const result = await train({ config, runDir, model, data, resume, progress });
+  if (model.fitPrior) {
+    const m = fitRunPrior(runDir, model, result.params, data, config, (line) => progress.log(line));
+    note(`prior fitted: ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join("  ")}`);
+  }
   disposeTree(result.params);
 
   // The end of a run: its test evaluation and its pictures and report.

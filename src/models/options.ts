@@ -37,6 +37,13 @@ export const modelOptionsSchema = z.object({
   ema: z.boolean().default(false).describe("VQ-VAE: EMA codebook updates instead of the codebook loss"),
   emaDecay: z.number().gt(0).lt(1).default(0.99).describe("VQ-VAE: EMA decay"),
   deadCodeRestart: z.boolean().default(false).describe("VQ-VAE: restart unused codes from encoder outputs"),
+  deadCodeThreshold: z.number().positive().default(1)
+    .describe("VQ-VAE: a code is dead when its EMA count of assigned vectors per batch falls below this"),
+  codePositions: positiveInt.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
+  codePrior: z.enum(["autoregressive", "independent"]).default("autoregressive")
+    .describe("VQ-VAE: prior over code indices fitted after training (MADE, or a categorical per position)"),
+  priorHidden: z.array(positiveInt).default([512]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
+  priorEpochs: positiveInt.default(10).describe("VQ-VAE: epochs of code-prior training after the autoencoder"),
   categoricals: positiveInt.default(20).describe("dVAE: N categorical latents"),
   classes: positiveInt.default(10).describe("dVAE: K classes per latent"),
   temperature: z.number().positive().default(1).describe("dVAE: initial Gumbel-softmax temperature"),

@@ -4,8 +4,10 @@ import type { ModelFamily } from "./types.js";
 import { vaeFamily, betaVaeFamily, iwaeFamily } from "./vae.js";
 import { cvaeFamily } from "./cvae.js";
 import { convVaeFamily } from "./conv-vae.js";
+import { vqVaeFamily } from "./vq-vae.js";
+import { dvaeFamily } from "./dvae.js";
 
-export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily];
+export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily, vqVaeFamily, dvaeFamily];
 
 export function getModelFamily(name: string): ModelFamily {
   const f = modelFamilies.find((m) => m.name === name);

@@ -24,8 +24,11 @@ export type StepContext = {
   temperature: Array; // Gumbel-softmax τ at this step
 };
 
-/** Per-batch loss and named scalar metrics (batch means), e.g. { recon, kl }. */
-export type LossOutput = { loss: Array; metrics: Record<string, Array> };
+/**
+ * Per-batch loss and named scalar metrics (batch means), e.g. { recon, kl }; `aux`: arrays of the
+ * same forward pass that the model's afterStep needs (batch statistics; no gradient flows there).
+ */
+export type LossOutput = { loss: Array; metrics: Record<string, Array>; aux?: Params };
 
 /** Per-example terms of the ELBO, for evaluation: log p(x) >= elbo = −recon − kl. */
 export type ElboTerms = {
@@ -62,6 +65,20 @@ export type Model = {
   logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number): Array;
   /** Per-example reconstruction error Σ (x − x̂)² [B] (every model). */
   reconstructionError(params: Params, batch: Batch): Array;
+  /**
+   * Non-gradient state updates (VQ-VAE: EMA codebook, dead-code restarts), inside the jitted
+   * training step after the optimizer update: new parameters from the updated ones and the loss's
+   * `aux` (both consumed). Arrays under `params.buffers` get no gradient and no optimizer update
+   * (no weight decay either): only afterStep changes them.
+   */
+  afterStep?(params: Params, aux: Params): Params;
+  /**
+   * A prior fitted after training (VQ-VAE: a prior over code indices, used by `sample`): trained on
+   * the codes of the training data (params borrowed, batches consumed). The CLI saves it as
+   * RUN/prior.safetensors, and openRun hands it back as `params.prior`.
+   */
+  fitPrior?(params: Params, data: { train: Iterable<Batch>; valid?: Iterable<Batch> }, key: Array,
+    log?: (line: string) => void): { prior: Params; metrics: Record<string, number> };
 };
 
 /** A model family: its name, what it is, its presets and how to build one. */

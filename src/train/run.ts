@@ -1,20 +1,23 @@
 // Runs: a configuration resolved from its sources, the data it names, the model it builds, and a
 // saved run folder opened again for evaluation and pictures.
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { init } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { loadDataset } from "../data/registry.js";
 import type { Dataset, SplitName } from "../data/dataset.js";
 import { getModelFamily, findPreset } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
-import { fromRecords } from "../nn/tree.js";
+import { fromRecords, toRecords } from "../nn/tree.js";
 import { disposeTree, keyFromSeed } from "../engine/index.js";
 import {
   validateConfig, readConfigFile, mergeSources, parseSetting, type ConfigSource, type RunConfig,
 } from "./config.js";
 import { CONFIG_FILE, loadModelTensors, readJsonFile, assertRunFolder } from "./checkpoint.js";
-import { tensorsToRecords } from "./tensors.js";
+import { tensorsToRecords, recordsToTensors } from "./tensors.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { batches } from "../data/loader.js";
+import type { Split } from "../data/dataset.js";
 
 export const PACKAGE_VERSION: string = (() => {
   try {
@@ -98,6 +101,34 @@ export async function openRun(dir: string, which: "last" | "best" = "last"): Pro
   } finally {
     disposeTree(skeleton);
   }
+  const priorFile = join(dir, PRIOR_FILE);
+  if (model.fitPrior && existsSync(priorFile)) {
+    params.prior = fromRecords(tensorsToRecords(readSafetensors(priorFile).tensors)) as Params;
+  }
   return { dir, config: { ...config, version, data }, model, params };
+}
+
+/** Where a model's prior fitted after training (Model.fitPrior) is kept. */
+export const PRIOR_FILE = "prior.safetensors";
+
+/**
+ * Fits the model's post-training prior on the training split (validation codes for a held-out
+ * score) and saves it as RUN/prior.safetensors; returns its metrics. `params` is borrowed.
+ */
+export function fitRunPrior(
+  dir: string, model: Model, params: Params, data: Dataset, config: RunConfig, log: (line: string) => void,
+): Record<string, number> {
+  const binarize = config.binarize === "dynamic" ? "static" : config.binarize;
+  const over = (split: Split) => {
+    const it = batches(split, { batchSize: 500, shuffle: false, binarize });
+    return (function* () { for (const b of it) yield { x: b.x, labels: b.y }; })();
+  };
+  const train = data.splits.train!;
+  const valid = data.splits.valid;
+  const { prior, metrics } = model.fitPrior!(params, { train: over(train), valid: valid && over(valid) }, keyFromSeed(config.seed + 2), log);
+  const meta = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)]));
+  writeSafetensors(join(dir, PRIOR_FILE), recordsToTensors(toRecords(prior as any)), meta);
+  disposeTree(prior);
+  return metrics;
 }
 

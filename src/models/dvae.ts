@@ -1,0 +1,168 @@
+// The discrete VAE (Jang et al. 2017, "Categorical Reparameterization with Gumbel-Softmax";
+// Maddison et al. 2017): N categorical latents z_n with K classes each, one-hot coded.
+//
+//   q(z|x) = Π_n Cat(z_n; softmax(l_n(x))),   p(z) = Π_n Cat(z_n; 1/K)
+//   ELBO   = E_q[log p(x|z)] − Σ_n KL(q_n ‖ U_K)            (KL by the Categorical‖Categorical form)
+//   train: z_n = softmax((l_n + g_n) / τ_t),  g ~ Gumbel(0, 1)      (relaxed one-hot, reparameterised)
+//          hardSamples: z_n = onehot(argmax) forward, the relaxed sample's gradient backward
+//          τ_t = max(τ_min, τ_0 e^{−r t}) comes from the trainer (StepContext.temperature)
+//   eval:  the discrete model itself, z one-hot ~ q(z|x):
+//          log w = log p(x|z) + log p(z) − log q(z|x),  log p(z) = −N log K
+//
+// Codes: `encode` gives the posterior probabilities q(z|x) flattened [B, N·K] (the posterior mean
+// of the one-hot z); `decode` takes any [B, N·K] (one-hot or relaxed); `reconstruct` decodes the
+// posterior mode (one-hot argmax). Per-unit KL for active units: KL(q_n‖U) = Σ_k [q_k log(K q_k) −
+// q_k + 1/K], each term ≥ 0 (the Σ of −q_k + 1/K is 0).
+import { np, jnn, lax, random, type Array } from "../engine/index.js";
+import { Bernoulli, Categorical, gaussianLikelihood, kl, type Distribution } from "../distributions/index.js";
+import { mlpNets } from "./nets.js";
+import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
+import type { ModelOptions } from "./options.js";
+
+// y = softmax((l + g) / τ), g ~ Gumbel(0, 1); hard: y_hard + (y − sg(y)).
+/**
+ * The Gumbel-softmax sample of logits [..., K] (consumed) at a temperature τ given as an array
+ * (traced inside the jitted step, so that annealing never retraces; RelaxedOneHotCategorical in
+ * distributions/ is the same sample with a fixed number τ).
+ */
+export function gumbelSoftmax(logits: Array, tau: Array, key: Array, hard: boolean): Array {
+  const g = random.gumbel(key, logits.shape).astype(logits.dtype);
+  const y = jnn.softmax(logits.add(g).div(tau), -1);
+  if (!hard) return y;
+  const K = y.shape[y.ndim - 1];
+  const yHard = jnn.oneHot(np.argmax(y.ref, -1), K).astype(y.dtype);
+  return yHard.add(y.ref.sub(lax.stopGradient(y)));
+}
+
+export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae"): Model {
+  const N = options.categoricals, K = options.classes, NK = N * K;
+  const [C, H, W] = info.imageShape;
+  const nets = mlpNets({ ...options, latent: NK }, info, NK);
+  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+
+  /** Encoder logits [B, N, K] of images x (consumed). */
+  const logitsOf = (params: Params, x: Array): Array => nets.encoder(params, x).reshape([x.shape[0], N, K]);
+
+  /** p(x|z) for z [M, N·K] (consumed). */
+  const likelihood = (params: Params, z: Array): Distribution => {
+    const out = nets.decoder(params, z);
+    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
+    const noise = learnedVariance ? { logVar: (params.logVar as Array).ref } : { variance: options.gaussianVariance as number };
+    return gaussianLikelihood(out, noise, { eventDims: 3 });
+  };
+  const decodeMean = (params: Params, z: Array): Array => {
+    const p = likelihood(params, z);
+    const m = p.mean;
+    p.dispose();
+    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
+  };
+
+  /** KL(q‖U) per example [B] (the registry's closed form) from logits [B, N, K] (consumed). */
+  const klUniform = (logits: Array): Array => {
+    const q = new Categorical(logits);
+    const u = new Categorical(np.zeros([N, K]));
+    const out = kl(q, u).sum(-1);
+    q.dispose();
+    u.dispose();
+    return out;
+  };
+  /** The per-unit terms q_k log(K q_k) − q_k + 1/K, [B, N·K], from logits (consumed). */
+  const klUnits = (logits: Array): Array => {
+    const logq = jnn.logSoftmax(logits, -1);
+    const q = np.exp(logq.ref);
+    return q.ref.mul(logq.add(Math.log(K))).sub(q).add(1 / K).reshape([-1, NK]);
+  };
+
+  const oneHotCodes = (indices: Array): Array => jnn.oneHot(indices, K).astype(np.float32);
+
+  const elbo = (params: Params, batch: Batch, key: Array): ElboTerms => {
+    batch.labels?.dispose();
+    const B = batch.x.shape[0];
+    const logits = logitsOf(params, batch.x.ref);
+    const q = new Categorical(logits.ref);
+    const z = oneHotCodes(q.sample(key)).reshape([B, NK]); // z ~ q(z|x), exactly one-hot
+    q.dispose();
+    const px = likelihood(params, z);
+    const recon = px.logProb(batch.x).neg();
+    px.dispose();
+    return { recon, kl: klUniform(logits.ref), klPerDim: klUnits(logits) };
+  };
+
+  // log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),  z_i ~ q(z|x): [k, B]
+  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number): Array => {
+    batch.labels?.dispose();
+    const B = batch.x.shape[0];
+    const q = new Categorical(logitsOf(params, batch.x.ref));
+    const idx = q.sample(key, [k]); // [k, B, N]
+    const logQ = q.logProb(idx.ref).sum(-1); // [k, B]
+    q.dispose();
+    const px = likelihood(params, oneHotCodes(idx).reshape([k * B, NK]));
+    const xRep = np.broadcastTo(batch.x.reshape([1, B, C, H, W]), [k, B, C, H, W]).reshape([k * B, C, H, W]);
+    const logPx = px.logProb(xRep).reshape([k, B]);
+    px.dispose();
+    return logPx.sub(logQ).sub(N * Math.log(K));
+  };
+
+  const reconstruct = (params: Params, batch: Batch): Array => {
+    batch.labels?.dispose();
+    const B = batch.x.shape[0];
+    const mode = oneHotCodes(np.argmax(logitsOf(params, batch.x), -1)).reshape([B, NK]);
+    return decodeMean(params, mode);
+  };
+
+  return {
+    family,
+    options,
+    info,
+    codeDim: NK,
+    probabilistic: true,
+    conditional: false,
+    init(key) {
+      const params = nets.init(key);
+      if (learnedVariance) params.logVar = np.zeros([C, H, W]);
+      return params;
+    },
+    loss(params, batch, key, ctx) {
+      batch.labels?.dispose();
+      const B = batch.x.shape[0];
+      const logits = logitsOf(params, batch.x.ref);
+      const z = gumbelSoftmax(logits.ref, ctx.temperature, key, options.hardSamples).reshape([B, NK]);
+      const px = likelihood(params, z);
+      const recon = px.logProb(batch.x).neg().mean();
+      px.dispose();
+      const klMean = klUniform(logits).mean();
+      const loss = recon.ref.add(klMean.ref.mul(ctx.klWeight));
+      return { loss, metrics: { recon, kl: klMean } };
+    },
+    encode(params, batch) {
+      batch.labels?.dispose();
+      return jnn.softmax(logitsOf(params, batch.x), -1).reshape([-1, NK]);
+    },
+    decode(params, z, labels) {
+      labels?.dispose();
+      return decodeMean(params, z);
+    },
+    reconstruct,
+    sample(params, key, n, labels) {
+      labels?.dispose();
+      const idx = random.categorical(key, np.zeros([K]), { shape: [n, N] }); // z_n ~ U_K
+      return decodeMean(params, oneHotCodes(idx).reshape([n, NK]));
+    },
+    elbo,
+    logImportanceWeights,
+    reconstructionError(params, batch) {
+      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
+      return np.square(xr.sub(batch.x)).reshape([-1, C * H * W]).sum(-1);
+    },
+  };
+}
+
+/** Jang et al.'s MNIST model: 784-512-256-(20 × 10), ReLU, Bernoulli output. */
+const jangDvae = { hidden: [512, 256], categoricals: 20, classes: 10, encoderActivation: "relu", decoderActivation: "relu", likelihood: "bernoulli" };
+
+export const dvaeFamily: ModelFamily = {
+  name: "dvae",
+  description: "discrete VAE: N categorical latents of K classes, Gumbel-softmax with an annealed temperature (optionally straight-through), KL to the uniform prior",
+  presets: { "jang-dvae": jangDvae },
+  create: (options, info) => makeDvae(options, info),
+};

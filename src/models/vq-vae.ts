@@ -1,0 +1,183 @@
+// VQ-VAE (van den Oord et al. 2017): an encoder gives N code vectors z_e(x) ∈ R^D (MLP nets: N =
+// codePositions; conv nets: the h × w grid), each replaced by its nearest of K codebook vectors,
+// and the decoder reconstructs x from the quantised vectors z_q:
+//
+//   loss = −log p(x | z_q) + Σ_{i=1..N} ( ‖sg[z_e,i] − e_{k_i}‖² + β ‖z_e,i − sg[e_{k_i}]‖² )
+//
+// per example, averaged over the batch (the codebook term is replaced by EMA updates with `ema`;
+// see vq.ts). The code of an example is its N code indices: `encode` returns them as numbers
+// [B, N], `decode` takes them back, and `sample` draws them from the prior over codes that is fitted
+// after training (code-prior.ts, saved in the run as prior.safetensors).
+import { np, jit, refTree, splitKey, type Array } from "../engine/index.js";
+import { Bernoulli, gaussianLikelihood, type Distribution } from "../distributions/index.js";
+import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
+import { LatentkitError } from "../io/errors.js";
+import { activationSpec, pixels } from "./nets.js";
+import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, nearestCodes, type VqConfig } from "./vq.js";
+import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
+import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
+import type { ModelOptions } from "./options.js";
+
+/** Encoder and decoder of a VQ-VAE: x [B, C, H, W] <-> code vectors [B, N, D]. */
+export type VqNets = {
+  positions: number; // N
+  init(key: Array): Params;
+  /** z_e [B, N, D] of images x (consumed). */
+  encode(params: Params, x: Array): Array;
+  /** Decoder output before the link, [B, C, H, W], from z_q [B, N, D] (consumed). */
+  decode(params: Params, zq: Array): Array;
+};
+
+/** MLP nets: x -> hidden... -> N·D (reshaped [B, N, D]); N·D -> reversed hidden... -> x. */
+export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
+  const P = pixels(info), N = options.codePositions, D = options.latent;
+  const encAct = activationSpec(options.encoderActivation, options);
+  const decAct = activationSpec(options.decoderActivation, options);
+  return {
+    positions: N,
+    init(key) {
+      const [ke, kd] = splitKey(key);
+      return { encoder: initMlp(ke, [P, ...options.hidden, N * D]), decoder: initMlp(kd, [N * D, ...[...options.hidden].reverse(), P]) };
+    },
+    encode(params, x) {
+      const B = x.shape[0];
+      return mlp(params.encoder as MlpParams, x.reshape([B, P]), { activation: encAct }).reshape([B, N, D]);
+    },
+    decode(params, zq) {
+      const B = zq.shape[0];
+      return mlp(params.decoder as MlpParams, zq.reshape([B, N * D]), { activation: decAct }).reshape([B, ...info.imageShape]);
+    },
+  };
+}
+
+export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, family = "vq-vae"): Model {
+  const N = nets.positions, D = options.latent, K = options.codebookSize;
+  const vq: VqConfig = {
+    K, D, commitment: options.commitment, ema: options.ema, decay: options.emaDecay,
+    restart: options.deadCodeRestart, threshold: options.deadCodeThreshold,
+  };
+  const priorConfig: CodePriorConfig = {
+    N, K, kind: options.codePrior, hidden: options.priorHidden, epochs: options.priorEpochs, batchSize: 100, lr: 1e-3, seed: 0,
+  };
+  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+  const flat = pixels(info);
+
+  /** p(x|z_q): Bernoulli on logits, or Gaussian; events are whole images. */
+  const likelihood = (params: Params, zq: Array): Distribution => {
+    const out = nets.decode(params, zq);
+    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
+    const noise = learnedVariance ? { logVar: (params.logVar as Array).ref } : { variance: options.gaussianVariance as number };
+    return gaussianLikelihood(out, noise, { eventDims: 3 });
+  };
+  const meanImage = (params: Params, zq: Array): Array => {
+    const p = likelihood(params, zq);
+    const m = p.mean;
+    p.dispose();
+    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
+  };
+  /** Nearest-code indices [B, N] int32 of images x (consumed). */
+  const codesOf = (params: Params, x: Array): Array => {
+    const B = x.shape[0];
+    const ze = nets.encode(params, x).reshape([B * N, D]);
+    return nearestCodes(ze, codebookOf(params, vq)).reshape([B, N]);
+  };
+  const decodeCodes = (params: Params, codes: Array): Array =>
+    meanImage(params, lookupCodes(codes.astype(np.int32), codebookOf(params, vq)));
+  const reconstruct = (params: Params, batch: Batch): Array => {
+    batch.labels?.dispose();
+    return decodeCodes(params, codesOf(params, batch.x));
+  };
+
+  const model: Model = {
+    family,
+    options,
+    info,
+    codeDim: N,
+    probabilistic: false,
+    conditional: false,
+    init(key) {
+      const [kn, kq] = splitKey(key);
+      const params: Params = { ...nets.init(kn), ...initQuantizer(kq, vq) };
+      if (learnedVariance) params.logVar = np.zeros([...info.imageShape]);
+      return params;
+    },
+    loss(params, batch, key, ctx) {
+      ctx.klWeight.dispose();
+      ctx.temperature.dispose();
+      batch.labels?.dispose();
+      const B = batch.x.shape[0];
+      const ze = nets.encode(params, batch.x.ref).reshape([B * N, D]);
+      const q = quantize(params, ze, key, vq);
+      q.codes.dispose();
+      const px = likelihood(params, q.zq.reshape([B, N, D]));
+      const recon = px.logProb(batch.x).neg().mean();
+      px.dispose();
+      const vqLoss = q.vqLoss.reshape([B, N]).sum(-1).mean();
+      const { perplexity, codesUsed } = codebookUsage(q.counts);
+      return {
+        loss: recon.ref.add(vqLoss.ref),
+        metrics: { recon, vq: vqLoss, perplexity, codes_used: codesUsed },
+        aux: q.aux,
+      };
+    },
+    encode(params, batch) {
+      batch.labels?.dispose();
+      return codesOf(params, batch.x).astype(np.float32);
+    },
+    decode(params, z, labels) {
+      labels?.dispose();
+      return decodeCodes(params, z);
+    },
+    reconstruct,
+    sample(params, key, n, labels) {
+      labels?.dispose();
+      if (!params.prior) {
+        key.dispose();
+        throw new LatentkitError(`${family}: the run has no prior over codes (prior.safetensors); it is fitted at the end of training`);
+      }
+      const prior = makeCodePrior(priorConfig);
+      const codes = prior.sample(params.prior as Params, key, n);
+      prior.dispose();
+      return decodeCodes(params, codes);
+    },
+    reconstructionError(params, batch) {
+      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
+      return np.square(xr.sub(batch.x)).reshape([-1, flat]).sum(-1);
+    },
+    fitPrior(params, data, key, log) {
+      const codes = jit((p: Params, x: Array) => codesOf(p, x));
+      const gather = (batches: Iterable<Batch>): Int32Array => {
+        const parts: Int32Array[] = [];
+        for (const b of batches) {
+          b.labels?.dispose();
+          parts.push(Int32Array.from(codes(refTree(params), b.x).dataSync() as Int32Array));
+        }
+        const out = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
+        let o = 0;
+        for (const p of parts) { out.set(p, o); o += p.length; }
+        return out;
+      };
+      const train = gather(data.train);
+      const valid = data.valid ? gather(data.valid) : undefined;
+      codes.dispose();
+      return fitCodePrior(train, valid, priorConfig, key, log);
+    },
+  };
+  if (vq.ema || vq.restart) {
+    model.afterStep = (params, aux) => {
+      const { codebook: _c, buffers: _b, ...rest } = params;
+      const updated = updateQuantizer(params, aux, vq);
+      return { ...rest, ...(updated.codebook ? { codebook: updated.codebook } : {}), buffers: updated.buffers };
+    };
+  }
+  return model;
+}
+
+export const vqVaeFamily: ModelFamily = {
+  name: "vq-vae",
+  description: "VQ-VAE: nearest-codebook quantisation with the straight-through gradient; EMA codebook and dead-code restarts as options; samples through a prior over codes fitted after training",
+  presets: {
+    "vqvae-mlp": { hidden: [512], latent: 16, codePositions: 16, codebookSize: 128, commitment: 0.25 },
+  },
+  create: (options, info) => makeVqVae(options, info, mlpVqNets(options, info)),
+};
