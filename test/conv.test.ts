@@ -103,6 +103,10 @@ const conv2dCases: Case[] = [
   { x: [1, 2, 10, 9], w: [2, 2, 3, 3], bias: false, opts: { dilation: [2, 3], stride: 2, padding: [2, 1] } },
   { x: [2, 9, 6, 7], w: [10, 9, 3, 3], bias: true, opts: { padding: 1 } }, // Cout >= 8
   { x: [2, 3, 3, 4], w: [2, 3, 3, 4], bias: true, opts: {} }, // kernel covers the input: 1x1 output
+  // narrowing layers (kh*kw*Cout < Cin): products of all taps at once, then shifted sums
+  { x: [2, 12, 8, 8], w: [1, 12, 3, 3], bias: true, opts: { padding: 1 } }, // NCHW path (h*w % 4 == 0)
+  { x: [2, 20, 9, 8], w: [2, 20, 3, 2], bias: true, opts: { stride: 2, padding: 1, dilation: [1, 2] } },
+  { x: [2, 12, 7, 6], w: [1, 12, 3, 3], bias: false, opts: { padding: 1 } }, // channels-last path (h*w % 4 != 0)
 ];
 
 for (const [k, c] of conv2dCases.entries()) {
@@ -126,6 +130,11 @@ const convTCases: Case[] = [
   { x: [2, 8, 3, 3], w: [8, 9, 3, 3], bias: true, opts: { stride: 2, padding: 1, outputPadding: 1 } },
   { x: [2, 4, 7, 7], w: [4, 1, 3, 3], bias: true, opts: { padding: 1 } }, // Cout = 1, "same"
   { x: [2, 3, 2, 2], w: [3, 2, 1, 1], bias: true, opts: { stride: 2, padding: 0, outputPadding: 1 } }, // 1x1 kernel
+  // narrowing layers (kh*kw*Cout < Cin), like a decoder's last layer
+  { x: [2, 12, 5, 4], w: [12, 1, 3, 3], bias: true, opts: { padding: 1 } }, // NCHW path
+  { x: [2, 12, 5, 4], w: [12, 1, 3, 3], bias: false, opts: { stride: 2, padding: 1, outputPadding: 1 } },
+  { x: [2, 30, 4, 4], w: [30, 3, 3, 3], bias: true, opts: { stride: 2 } },
+  { x: [2, 12, 5, 5], w: [12, 1, 3, 3], bias: true, opts: { padding: 1 } }, // channels-last path
 ];
 
 for (const [k, c] of convTCases.entries()) {
@@ -217,6 +226,11 @@ test("convTranspose2d gradients (input, weight, bias) match central differences:
 
 test("convTranspose2d gradients match central differences: stride [1, 2], per-tap path", () => {
   gradChecks("convTranspose2d", [1, 4, 3, 3], [4, 2, 3, 3], { stride: [1, 2], padding: [1, 0] }, 4);
+});
+
+test("gradients match central differences on the narrowing-layer paths (NCHW and channels-last)", () => {
+  gradChecks("conv2d", [1, 5, 2, 4], [1, 5, 2, 2], { padding: 1 }, 5); // NCHW path
+  gradChecks("convTranspose2d", [1, 5, 3, 1], [5, 1, 2, 2], { stride: 2, padding: [1, 0], outputPadding: 1 }, 6); // channels-last
 });
 
 test("under jit: values and gradients equal the un-jitted ones (float32)", () => {

@@ -278,11 +278,44 @@ function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Arr
       z.dispose();
     }
   } else if (cin * taps.length <= 32 && taps.length > 1) {
-    add(product(np.concatenate(taps.map(input), 2), np.concatenate(taps.map(weight), 0)));
+    // contraction padded with zeros to a multiple of 4, so the weight gradient's matmul vectorises
+    const k = cin * taps.length, kp = roundUp(k, 4);
+    const xs = taps.map(input), ws = taps.map(weight);
+    if (kp > k) {
+      xs.push(np.zeros([n, q, kp - k], { dtype: xp.dtype }));
+      ws.push(np.zeros([kp - k, cout], { dtype: xp.dtype }));
+    }
+    add(product(np.concatenate(xs, 2), np.concatenate(ws, 0)));
   } else {
     for (const t of taps) add(product(input(t), weight(t)));
   }
   return out!;
+}
+
+/**
+ * Layers that narrow to few output channels (kh*kw*Cout < Cin, h*w a multiple of 4), in NCHW with
+ * no input transform at all: every tap's product at once, Z[n, (i, j, o), p] = sum_c w[c, o, i, j] *
+ * x[n, c, p] (one matmul per image over the raw input planes, vectorised over positions p), then
+ * each output is a sum of shifted views of Z (zero outside). The input gradient is then one matmul
+ * written straight into NCHW, and the backward pass's masked sum runs over the small Z.
+ * `wt` [kh, kw, Cin, Cout] borrowed, x [N, Cin, H, W] consumed; returns Z as [N, kh, kw, Cout, H, W].
+ */
+function narrowProducts(x: Array, wt: Array): Array {
+  const [n, cin, h, w] = x.shape, [kh, kw, , cout] = wt.shape;
+  const m = kh * kw * cout;
+  const wall = wt.ref.transpose([0, 1, 3, 2]).reshape([m, cin]); // rows (i, j, o)
+  const z = materialize(np.matmul(np.broadcastTo(wall, [n, m, cin]), x.reshape([n, cin, h * w])));
+  return z.reshape([n, kh, kw, cout, h, w]);
+}
+
+function useNarrow(cin: number, cout: number, kh: number, kw: number, h: number, w: number): boolean {
+  return kh * kw > 1 && kh * kw * cout < cin && (h * w) % 4 === 0;
+}
+
+/** out[n, o, a, b] = z[n, o, a + dr, b + dc] (zero outside z), shape [N, C, rows, cols]. Consumes z. */
+function shifted(z: Array, dr: number, dc: number, rows: number, cols: number): Array {
+  const [, , h, w] = z.shape;
+  return padOrCrop(z, [[0, 0], [0, 0], [-dr, rows + dr - h], [-dc, cols + dc - w]]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,6 +341,25 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   const [sh, sw] = o.stride, [dh, dw] = o.dilation;
   if (unbatched) x = x.reshape([1, c, h, w]);
   const dtype = x.dtype;
+
+  if (useNarrow(c, cout, kh, kw, h, w)) {
+    // out[n, o, oh, ow] = sum_ij Z[n, i, j, o, oh*sh + i*dh - pt, ow*sw + j*dw - pl]
+    const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
+    const z = narrowProducts(x, wt);
+    wt.dispose();
+    let y: Array | null = null;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        let t = shifted(z.ref.slice([], i, j), i * dh - o.padBefore[0], j * dw - o.padBefore[1], ho * sh, wo * sw);
+        if (sh > 1 || sw > 1) t = t.reshape([n, cout, ho, sh, wo, sw]).slice([], [], [], 0, [], 0);
+        y = y ? y.add(t) : t;
+      }
+    }
+    z.dispose();
+    if (bias) y = y!.add(bias.reshape([cout, 1, 1]));
+    y = materialize(y!);
+    return unbatched ? y.reshape([cout, ho, wo]) : y;
+  }
 
   // Tap (i, j) reads padded row oh*sh + i*dh = (oh + di)*sh + ri: phase plane ri, row shift di.
   const rowTaps = globalThis.Array.from({ length: kh }, (_, i) => ({ d: Math.floor((i * dh) / sh), r: (i * dh) % sh }));
@@ -381,6 +433,32 @@ export function convTranspose2d(
     });
   const rowPh = phases(kh, sh, dh, ph), colPh = phases(kw, sw, dw, pw);
   const a = Math.ceil(ho / sh), b = Math.ceil(wo / sw); // per-phase output grid (cropped at the end)
+  if (useNarrow(c, cout, kh, kw, h, w)) {
+    // phase (bh, bw): y[n, o, a, b] = sum over its taps of Z[n, i, j, o, a - e_i, b - e_j]
+    const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
+    const z = narrowProducts(x, wt);
+    wt.dispose();
+    const outs: Array[] = [];
+    for (let bh = 0; bh < sh; bh++) {
+      for (let bw = 0; bw < sw; bw++) {
+        let yp: Array | null = null;
+        for (const ti of rowPh[bh]) {
+          for (const tj of colPh[bw]) {
+            const t = shifted(z.ref.slice([], ti.i, tj.i), -ti.e, -tj.e, a, b);
+            yp = yp ? yp.add(t) : t;
+          }
+        }
+        outs.push(yp ?? np.zeros([n, cout, a, b], { dtype }));
+      }
+    }
+    z.dispose();
+    let y = outs.length === 1 ? outs[0] : np.stack(outs, 0).reshape([sh, sw, n, cout, a, b])
+      .transpose([2, 3, 4, 0, 5, 1]).reshape([n, cout, a * sh, b * sw]);
+    if (a * sh !== ho || b * sw !== wo) y = y.slice([], [], [0, ho], [0, wo]);
+    if (bias) y = y.add(bias.reshape([cout, 1, 1]));
+    y = materialize(y);
+    return unbatched ? y.reshape([cout, ho, wo]) : y;
+  }
   const eMax = (ph_: { e: number }[][]) => Math.max(0, ...ph_.flat().map((t) => t.e));
   const eMin = (ph_: { e: number }[][]) => Math.min(0, ...ph_.flat().map((t) => t.e));
   const padTop = eMax(rowPh), padLeft = eMax(colPh);
