@@ -313,8 +313,8 @@ test("bad arguments throw clear messages", () => {
 // mask of a pad applied to a constant cotangent; the guard (one pass over the output gradient) can go.
 test("upstream: jax-js jit drops the pad mask in jit(grad(x => sum(x.slice(...))))", () => {
   const f = (x: Array) => np.sum(x.slice([0, 2]));
-  assert.deepEqual(Array.from(toData(grad(f)(np.ones([3])))), [1, 1, 0]);
-  const jitted = Array.from(toData(jit(grad(f))(np.ones([3])) as Array));
+  assert.deepEqual(globalThis.Array.from(toData(grad(f)(np.ones([3])))), [1, 1, 0]);
+  const jitted = globalThis.Array.from(toData(jit(grad(f))(np.ones([3])) as Array));
   assert.notDeepEqual(jitted, [1, 1, 0],
     "jax-js fixed the pad mask under jit: conv.ts's final materialize (crop guard) can go");
 });

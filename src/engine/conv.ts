@@ -6,28 +6,31 @@
 // Why not lax.conv: on the wasm backend it compiles to one kernel that gathers the input through a
 // strided, masked view for every multiply-add, 10-100x slower than a matmul of the same size.
 //
-// How (measured on jax-js 0.1.25's wasm backend; see bench/conv.ts):
-// - The engine's matmul kernel is fast (about 20-25 GFLOP/s, SIMD) when one operand is read
-//   contiguously along the output's fastest axis and each operand advances by a constant stride
-//   along the contraction. Kernels that read through masked or div/mod-heavy views run scalar at
-//   about 1-5 ns per element, and a view fused into a matmul's inner loop is ruinous.
-// - So each layer pads the input once (one pass, materialised), flattens every image plane, and
-//   computes each kernel tap as a matmul over a *flat shift* of that plane: output position q of
-//   the padded output grid reads input position q + offset(tap). Every tap operand is then a plain
-//   offset slice of one buffer (no masks, no gathers), and the taps' products are summed. The
-//   output grid keeps the padded plane's width; the extra columns are cropped by a view.
-// - Stride s > 1 (conv2d): space-to-depth first (one reshape/transpose of the padded input, fused
-//   into the same pass), so every tap is again a stride-1 flat shift inside one of s*s phase planes.
-// - Transposed convolution with stride s: s*s sub-pixel (phase) convolutions, each a stride-1 conv
-//   of the (padded) input with the taps that land on that output phase, interleaved by one stack.
-//   No zero-insertion, no col2im scatter; the multiply count equals the direct method's.
-// - Layout [N, C, plane]: a tap is a batched matmul W_t[Cout, Cin] @ X_t[n, Cin, Q] whose output
-//   [N, Cout, Q] is already NCHW-ordered. The weight gradient contracts over Q per image (a
-//   k-vectorised dot) and then sums over the batch; the input gradient is a matmul per tap
-//   followed by one fused sum of shifted (padded) copies.
-// - `materialize` marks the places where a buffer must be written out so that the matmuls read
-//   clean views (jit fuses views into their consumers otherwise); in the forward pass it costs a
-//   fused no-op, in the backward pass it materialises the cotangent once for all taps.
+// How (measured on jax-js 0.1.25's wasm backend, one thread; see bench/conv.ts):
+// - The engine's matmul kernel is fast (about 20-25 GFLOP/s, SIMD) when the output's fastest axis
+//   is read contiguously from one operand (a multiple of 4 wide) and both operands advance by a
+//   constant stride along the contraction. Kernels that read through masked (padded) or
+//   div/mod-heavy views run scalar at about 1-5 ns per element, and such a view fused into a
+//   matmul's inner loop is ruinous. So every matmul here reads plain buffers or offset slices.
+// - Channels last inside: each layer writes its zero-padded input once as planes [N, S, L, Cin]
+//   (S = 1, or stride^2 space-to-depth phase planes for a strided conv2d), and computes each kernel
+//   tap as [N, q, Cin] @ [Cin, Cout] on a *flat shift* of a plane: output position p of the
+//   (padded-width) output grid reads plane position p + offset(tap). Tap operands are offset
+//   slices of one buffer; the products are summed in the matmuls' epilogues; the grid's extra
+//   columns are cropped by a view; the result is written once in NCHW order. The weights are
+//   shared across the batch (3-D @ 2-D), so the weight gradient is one contraction over all rows.
+// - Transposed convolution with stride s: s*s sub-pixel (phase) convolutions, each a stride-1
+//   flat-shift conv of the padded input with the taps that land on that output phase; the phases
+//   are stacked and the interleave is a view, written once in NCHW order. No zero insertion, no
+//   col2im scatter: the multiply count equals the direct method's.
+// - Narrowing layers (kh*kw*Cout < Cin, e.g. a decoder's last layer to 1 channel) instead compute
+//   all taps' products in one matmul over the unpadded NCHW input and sum shifted views of them
+//   (see `narrowProducts`, `sumOfTaps`), which keeps the backward pass's masked sums small.
+// - The backward pass is jax-js autodiff of the above: matmuls for the weight and input gradients
+//   per tap, and one fused sum of shifted (padded) copies for the input gradient.
+// - `materialize` marks where a buffer must be written out: the padded input planes (so matmuls
+//   read plain buffers), the matmul outputs (so the backward pass writes the output gradient once
+//   in the matmuls' layout), and the final output (see its comment: a jax-js jit bug).
 import "./shims.js";
 import { numpy as np } from "@jax-js/jax";
 import type { Array } from "@jax-js/jax";
