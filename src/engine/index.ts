@@ -27,6 +27,31 @@ export function init(): Promise<void> {
   return initialised;
 }
 
+export type Device = "webgpu" | "wasm";
+
+/**
+ * Starts the first of `order` that this host supports and makes it the default device (browsers:
+ * WebGPU where available, else wasm). Node has wasm only; use `init()` there.
+ */
+export async function initDevice(order: Device[] = ["webgpu", "wasm"]): Promise<Device> {
+  for (const device of order) {
+    try {
+      if ((await jax.init(device)).includes(device)) {
+        jax.defaultDevice(device);
+        return device;
+      }
+    } catch {
+      // not available on this host: try the next one
+    }
+  }
+  throw new Error(`none of ${order.join(", ")} is available here`);
+}
+
+/** Makes an already started device the default again (after a failed attempt on another). */
+export function useDevice(device: Device): void {
+  jax.defaultDevice(device);
+}
+
 /** A random key from an integer seed (JAX-style; keys are split, never global). */
 export function keyFromSeed(seed: number): Array {
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
