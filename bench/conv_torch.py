@@ -1,6 +1,7 @@
 # PyTorch reference timings for bench/conv.ts: the same conv layers and the same conv-VAE training
 # step, forward and forward+backward, min over repeats. Run by bench/conv.ts (or by hand):
-#   /usr/bin/python3 bench/conv_torch.py '{"batch":128,"repeats":7,"threads":1}'
+#   /usr/bin/python3 bench/conv_torch.py '{"batch":128,"repeats":7,"threads":1,"clock":"wall"}'
+# ("clock": "cpu" times by this process's CPU time, like bench/conv.ts --cpu.)
 # Prints one JSON object: {"torch": version, "threads": n, "layers": {name: {fwd, fwdBwd}}, "step": ms}.
 import json, sys, time
 import torch
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 cfg = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
 B = cfg.get("batch", 128)
 R = cfg.get("repeats", 7)
+clock = time.process_time if cfg.get("clock") == "cpu" else time.perf_counter
 if cfg.get("threads"):
     torch.set_num_threads(int(cfg["threads"]))
 torch.manual_seed(0)
@@ -27,9 +29,9 @@ def best(fn):
     fn()
     ts = []
     for _ in range(R):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        ts.append((time.perf_counter() - t0) * 1000)
+        ts.append((clock() - t0) * 1000)
     return min(ts)
 
 

@@ -243,8 +243,10 @@ interface Tap { i: number; j: number; plane: number; off: number }
 
 /**
  * Sum over taps of (shifted input plane) @ (weight tap), batched over the N images:
- * out[n, p, :] = sum_t xp[n, plane_t, p + off_t, :] @ wt[i_t, j_t] for p < q.
- * `xp`: padded input planes [N, S, L, Cin], borrowed; `wt`: weights [kh, kw, Cin, Cout], contiguous,
+ * out[n, p, :] = sum_t planes[plane_t][n, p + off_t, :] @ wt[i_t, j_t] for p < q.
+ * `planes`: padded input planes, each [N, L, Cin], borrowed (one buffer per space-to-depth phase, so
+ * that the backward pass's masked sum for a plane only has that plane's taps); `wt`: weights
+ * [kh, kw, Cin, Cout], contiguous,
  * borrowed. Returns [N, q, Cout]. Every matmul vectorises over its output columns and reads its
  * operands at constant strides. Three ways, by shape:
  * - shift the inputs (the default): one matmul per tap on an offset slice of the input plane, the
@@ -259,10 +261,11 @@ interface Tap { i: number; j: number; plane: number; off: number }
  *   slices concatenated along Cin, one matmul with contraction Cin * T instead of T matmuls with
  *   a contraction of 1-3.
  */
-function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Array {
+function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, q: number): Array {
   const [, , cin, cout] = wt.shape;
-  if (taps.length === 0) return np.zeros([n, q, cout], { dtype: xp.dtype });
-  const input = (t: Tap) => xp.ref.slice([], t.plane, [t.off, t.off + q], []); // [N, q, Cin]
+  const dtype = wt.dtype;
+  if (taps.length === 0) return np.zeros([n, q, cout], { dtype });
+  const input = (t: Tap) => planes[t.plane].ref.slice([], [t.off, t.off + q], []); // [N, q, Cin]
   const weight = (t: Tap) => wt.ref.slice(t.i, t.j); // [Cin, Cout]
   const product = (x: Array, w: Array) => np.matmul(x, w); // [N, q, K] @ [K, M]: 3-D @ 2-D is right in jax-js
   let out: Array | null = null;
@@ -274,9 +277,9 @@ function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Arr
       const group = taps.filter((t) => t.plane === plane);
       // [Cin, |group| * Cout], zero columns up to a multiple of 4 (the matmul vectorises over them)
       const ws = group.map(weight), width = roundUp(group.length * cout, 4);
-      if (width > group.length * cout) ws.push(np.zeros([cin, width - group.length * cout], { dtype: xp.dtype }));
+      if (width > group.length * cout) ws.push(np.zeros([cin, width - group.length * cout], { dtype }));
       const w = ws.length === 1 ? ws[0] : np.concatenate(ws, 1);
-      const z = materialize(product(xp.ref.slice([], plane, [], []), w)); // [N, L, width]
+      const z = materialize(product(planes[plane].ref, w)); // [N, L, width]
       group.forEach((t, k) => add(z.ref.slice([], [t.off, t.off + q], [k * cout, (k + 1) * cout])));
       z.dispose();
     }
@@ -285,8 +288,8 @@ function sumOfTaps(xp: Array, wt: Array, taps: Tap[], n: number, q: number): Arr
     const k = cin * taps.length, kp = roundUp(k, 4);
     const xs = taps.map(input), ws = taps.map(weight);
     if (kp > k) {
-      xs.push(np.zeros([n, q, kp - k], { dtype: xp.dtype }));
-      ws.push(np.zeros([kp - k, cout], { dtype: xp.dtype }));
+      xs.push(np.zeros([n, q, kp - k], { dtype }));
+      ws.push(np.zeros([kp - k, cout], { dtype }));
     }
     add(product(np.concatenate(xs, 2), np.concatenate(ws, 0)));
   } else {
@@ -376,8 +379,10 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   // Padded input [N, C, ha*sh, wa*sw] -> phase planes [N, sh*sw, ha*wa, C] (space-to-depth and
   // channels last), written once.
   let xp = padOrCrop(x, [[0, 0], [0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl]]);
-  xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([0, 3, 5, 2, 4, 1]);
-  xp = materialize(xp.reshape([n, sh * sw, ha * wa, c]));
+  xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([3, 5, 0, 2, 4, 1]).reshape([sh * sw, n, ha * wa, c]);
+  const planes: Array[] = [];
+  for (let k = 0; k < sh * sw; k++) planes.push(materialize(sh * sw === 1 ? xp.ref.reshape([n, ha * wa, c]) : xp.ref.slice(k)));
+  xp.dispose();
   const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
   const taps: Tap[] = [];
   for (let i = 0; i < kh; i++) {
@@ -385,8 +390,8 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
       taps.push({ i, j, plane: rowTaps[i].r * sw + colTaps[j].r, off: rowTaps[i].d * wa + colTaps[j].d });
     }
   }
-  let y = sumOfTaps(xp, wt, taps, n, q);
-  xp.dispose();
+  let y = sumOfTaps(planes, wt, taps, n, q);
+  for (const pl_ of planes) pl_.dispose();
   wt.dispose();
   if (bias) y = y.add(bias);
   y = materialize(y); // [N, q, Cout]: output grid ho x wa, channels last
@@ -471,7 +476,7 @@ export function convTranspose2d(
   const q = roundUp(a * wx, 4);
   const hx = Math.ceil((q + dRowMax * wx + dColMax) / wx);
   let xp = padOrCrop(x, [[0, 0], [0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft]]);
-  xp = materialize(xp.transpose([0, 2, 3, 1]).reshape([n, 1, hx * wx, c])); // [N, 1, L, Cin]
+  xp = materialize(xp.transpose([0, 2, 3, 1]).reshape([n, hx * wx, c])); // [N, L, Cin]
   const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
 
   // Each output phase: [N, q, Cout] on an a x wx grid. The phases are stacked into one buffer
@@ -488,7 +493,7 @@ export function convTranspose2d(
           taps.push({ i: ti.i, j: tj.i, plane: 0, off: (padTop - ti.e) * wx + (padLeft - tj.e) });
         }
       }
-      outs.push(taps.length ? materialize(sumOfTaps(xp, wt, taps, n, q)) : np.zeros([n, q, cout], { dtype }));
+      outs.push(taps.length ? materialize(sumOfTaps([xp], wt, taps, n, q)) : np.zeros([n, q, cout], { dtype }));
     }
   }
   wt.dispose();
@@ -497,9 +502,12 @@ export function convTranspose2d(
   if (q !== a * wx) y = y.slice([], [], [0, a * wx], []);
   y = y.reshape([sh, sw, n, a, wx, cout]);
   if (wx !== b) y = y.slice([], [], [], [], [0, b], []);
-  y = y.transpose([2, 5, 3, 0, 4, 1]).reshape([n, cout, a * sh, b * sw]);
-  if (a * sh !== ho || b * sw !== wo) y = y.slice([], [], [0, ho], [0, wo]);
+  // Written once in NCHW order, as [N, Cout, a, sh, b, sw] so that the kernel's index is one strided
+  // view (merging (a, sh) into rows first would make jit compose two views); the merge is then free.
+  y = materialize(y.transpose([2, 5, 3, 0, 4, 1])).reshape([n, cout, a * sh, b * sw]);
+  const crop = a * sh !== ho || b * sw !== wo;
+  if (crop) y = y.slice([], [], [0, ho], [0, wo]);
   if (bias) y = y.add(bias.reshape([cout, 1, 1]));
-  y = materialize(y); // written once, NCHW (see `materialize`)
+  if (crop) y = materialize(y); // see `materialize`: the crop's backward pass is a pad
   return unbatched ? y.reshape([cout, ho, wo]) : y;
 }
