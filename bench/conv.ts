@@ -7,6 +7,7 @@
 //   npx tsx bench/conv.ts --cpu           # time by this process's CPU time instead of the wall clock
 //                                         # (steadier on a machine shared with other jobs)
 //   npx tsx bench/conv.ts --profile 25    # also list the 25 costliest kernels of one training step
+//                                         # (--profile-nhwc: of the NHWC-activations step)
 //
 // Times are the minimum over repeats (after one warm-up call that also compiles), in ms per call.
 // PyTorch: `apt-get install -y python3-torch libopenblas0-pthread`; bench/conv_torch.py runs the
@@ -111,7 +112,7 @@ async function benchLayers(): Promise<Record<string, { fwd: number; fwdBwd: numb
 type P = Record<string, Array>;
 
 /** The TF tutorial's conv VAE (latent 2) with PyTorch-style parameters, and Adam, in one jit. */
-function makeStep(): { params: P; state: { m: P; v: P; t: Array }; step: (p: P, s: unknown, x: Array, eps: Array) => [Array, P, unknown] } {
+function makeStep(layout: "NCHW" | "NHWC" = "NCHW"): { params: P; state: { m: P; v: P; t: Array }; step: (p: P, s: unknown, x: Array, eps: Array) => [Array, P, unknown] } {
   const shapes: Record<string, number[]> = {
     "c1.weight": [32, 1, 3, 3], "c1.bias": [32], "c2.weight": [64, 32, 3, 3], "c2.bias": [64],
     "fc.weight": [4, 64 * 6 * 6], "fc.bias": [4], "d0.weight": [7 * 7 * 32, 2], "d0.bias": [7 * 7 * 32],
@@ -127,15 +128,19 @@ function makeStep(): { params: P; state: { m: P; v: P; t: Array }; step: (p: P, 
   const dense = (x: Array, w: Array, b: Array) => np.matmul(x, w.transpose()).add(b);
   const loss = (p: P, x: Array, eps: Array) => {
     const n = x.shape[0];
-    let h = relu(conv2d(x.ref, p["c1.weight"], p["c1.bias"], { stride: 2 }));
-    h = relu(conv2d(h, p["c2.weight"], p["c2.bias"], { stride: 2 }));
+    // NHWC: the same network with channels-last activations (the flatten order differs from
+    // PyTorch's, which only permutes the dense layers' weights)
+    const nhwc = layout === "NHWC";
+    const o = { layout };
+    let h = relu(conv2d(x.ref, p["c1.weight"], p["c1.bias"], { stride: 2, ...o }));
+    h = relu(conv2d(h, p["c2.weight"], p["c2.bias"], { stride: 2, ...o }));
     const stats = dense(h.reshape([n, 64 * 6 * 6]), p["fc.weight"], p["fc.bias"]);
     const mean = stats.ref.slice([], [0, 2]), logvar = stats.slice([], [2, 4]);
     const z = mean.ref.add(eps.mul(np.exp(logvar.ref.mul(0.5))));
-    let d = relu(dense(z, p["d0.weight"], p["d0.bias"])).reshape([n, 32, 7, 7]);
-    d = relu(convTranspose2d(d, p["t1.weight"], p["t1.bias"], { stride: 2, padding: 1, outputPadding: 1 }));
-    d = relu(convTranspose2d(d, p["t2.weight"], p["t2.bias"], { stride: 2, padding: 1, outputPadding: 1 }));
-    const logits = convTranspose2d(d, p["t3.weight"], p["t3.bias"], { stride: 1, padding: 1 });
+    let d = relu(dense(z, p["d0.weight"], p["d0.bias"])).reshape(nhwc ? [n, 7, 7, 32] : [n, 32, 7, 7]);
+    d = relu(convTranspose2d(d, p["t1.weight"], p["t1.bias"], { stride: 2, padding: 1, outputPadding: 1, ...o }));
+    d = relu(convTranspose2d(d, p["t2.weight"], p["t2.bias"], { stride: 2, padding: 1, outputPadding: 1, ...o }));
+    const logits = convTranspose2d(d, p["t3.weight"], p["t3.bias"], { stride: 1, padding: 1, ...o });
     // binary cross-entropy with logits: max(l, 0) - l*x + log(1 + exp(-|l|)), summed
     const bce = np.sum(relu(logits.ref).sub(logits.ref.mul(x)).add(np.log1p(np.exp(np.negative(np.abs(logits))))));
     const kl = np.sum(logvar.ref.add(1).sub(mean.ref.mul(mean)).sub(np.exp(logvar))).mul(-0.5);
@@ -162,9 +167,10 @@ function makeStep(): { params: P; state: { m: P; v: P; t: Array }; step: (p: P, 
   return { params, state: { m: zeros(), v: zeros(), t: np.array(0, { dtype: np.float32 }) }, step: step as never };
 }
 
-async function benchStep(): Promise<number> {
-  const { params, state, step } = makeStep();
-  const x = np.greater(random.uniform(random.key(seed++), [B, 1, 28, 28]), 0.5).astype(np.float32);
+async function benchStep(layout: "NCHW" | "NHWC"): Promise<number> {
+  const { params, state, step } = makeStep(layout);
+  const x = np.greater(random.uniform(random.key(seed++), layout === "NCHW" ? [B, 1, 28, 28] : [B, 28, 28, 1]), 0.5)
+    .astype(np.float32);
   const eps = randn([B, 2]);
   let p = params, s: unknown = state;
   const run = () => {
@@ -175,7 +181,7 @@ async function benchStep(): Promise<number> {
   };
   const ms = await best(run);
   const top = Number(opt("--profile", "0"));
-  if (top > 0) {
+  if (top > 0 && layout === (flag("--profile-nhwc") ? "NHWC" : "NCHW")) {
     // one more step under the kernel tracer: the costliest kernels, with their shapes
     performance.clearMeasures();
     profiler.startTrace();
@@ -232,7 +238,8 @@ const load0 = loadavg()[0];
 // similar machine load.
 const torchBefore = runTorch();
 const layers = await benchLayers();
-const stepMs = flag("--no-step") ? NaN : await benchStep();
+const stepMs = flag("--no-step") ? NaN : await benchStep("NCHW");
+const stepNhwcMs = flag("--no-step") ? NaN : await benchStep("NHWC");
 const torch = minTorch(torchBefore, torchBefore ? runTorch() : null);
 const fmt = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(1));
 const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a) ? `${(a / b).toFixed(1)}x` : "-");
@@ -247,6 +254,7 @@ for (const [name, t] of Object.entries(layers)) {
 }
 if (!Number.isNaN(stepMs)) {
   rows.push(["conv-VAE training step", "", fmt(stepMs)].concat(torch ? ["", fmt(torch.step), "", ratio(stepMs, torch.step)] : []));
+  rows.push(["  same, NHWC activations", "", fmt(stepNhwcMs)].concat(torch ? ["", fmt(torch.step), "", ratio(stepNhwcMs, torch.step)] : []));
 }
 const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));

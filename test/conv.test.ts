@@ -167,6 +167,43 @@ test("conv2d and convTranspose2d on random shapes (float64, both internal paths)
   assert.equal(done, 30);
 });
 
+test("layout 'NHWC' (channels last) gives the NCHW results transposed, on every internal path", () => {
+  const cases: [ "conv2d" | "convTranspose2d", Shape4, Shape4, Case["opts"]][] = [
+    ["conv2d", [2, 3, 7, 6], [4, 3, 3, 3], { stride: 2, padding: 1 }], // im2col path
+    ["conv2d", [2, 5, 6, 7], [9, 5, 3, 2], { padding: [1, 0], dilation: [2, 1] }], // per-tap path
+    ["conv2d", [2, 12, 7, 6], [1, 12, 3, 3], { stride: 2, padding: 1 }], // narrowing path
+    ["convTranspose2d", [2, 3, 4, 5], [3, 2, 3, 3], { stride: 2, padding: 1, outputPadding: 1 }],
+    ["convTranspose2d", [2, 6, 4, 3], [6, 9, 3, 3], { stride: [1, 2], padding: 1 }],
+    ["convTranspose2d", [2, 12, 5, 5], [12, 1, 3, 3], { stride: 2, padding: 1, outputPadding: 1 }], // narrowing
+  ];
+  for (const [k, [kind, xs, ws, opts]] of cases.entries()) {
+    const op = kind === "conv2d" ? conv2d : convTranspose2d;
+    const cout = kind === "conv2d" ? ws[0] : ws[1];
+    const xd = randn(size(xs), 40 + k), wd = randn(size(ws), 50 + k), bd = randn(cout, 60 + k);
+    const ref = toData(op(f64(xd, xs), f64(wd, ws), f64(bd, [cout]), opts));
+    const y = op(f64(xd, xs).transpose([0, 2, 3, 1]), f64(wd, ws), f64(bd, [cout]), { ...opts, layout: "NHWC" });
+    assert.equal(y.shape[3], cout, `${kind} NHWC output channels last`);
+    assertClose(toData(y.transpose([0, 3, 1, 2])), ref, { rtol: 1e-12, atol: 1e-12 }, `${kind} ${JSON.stringify(opts)} NHWC`);
+  }
+  // unbatched [H, W, C]
+  const u = conv2d(f64(randn(5 * 5 * 2, 1), [5, 5, 2]), f64(randn(3 * 2 * 9, 2), [3, 2, 3, 3]), null, { padding: 1, layout: "NHWC" });
+  assert.deepEqual(u.shape, [5, 5, 3]);
+  assert.throws(() => conv2d(X(), f64(randn(4 * 3 * 9, 2), [4, 3, 3, 3]), null, { layout: "NHWC" }),
+    /conv2d: input has 6 channels but weight expects 3/); // X() is [2, 3, 6, 6]: read as NHWC, C = 6
+  assert.throws(() => conv2d(X(), f64(randn(4 * 3 * 9, 2), [4, 3, 3, 3]), null, { layout: "nhwc" as never }),
+    /conv2d: layout must be "NCHW" or "NHWC"/);
+});
+
+test("NHWC gradients match central differences (input, weight, bias)", () => {
+  const xs: Shape4 = [1, 3, 4, 2], ws: Shape4 = [2, 3, 3, 3], opts = { stride: 2, padding: 1, outputPadding: 1, layout: "NHWC" as const };
+  const xd = randn(size(xs), 70), wd = randn(size(ws), 71), bd = randn(3, 72);
+  const r = randn(1 * 6 * 8 * 3, 73);
+  const loss = (x: Array, w: Array, b: Array) => np.sum(convTranspose2d(x, w, b, opts).mul(f64(r, [1, 6, 8, 3])));
+  checkGrad((x) => loss(x, f64(wd, ws), f64(bd, [3])), xd, xs, { what: "NHWC d/dx" });
+  checkGrad((w) => loss(f64(xd, xs), w, f64(bd, [3])), wd, ws, { what: "NHWC d/dweight" });
+  checkGrad((b) => loss(f64(xd, xs), f64(wd, ws), b), bd, [3], { what: "NHWC d/dbias" });
+});
+
 test("conv2d padding 'same' and 'valid' follow PyTorch (asymmetric 'same' for even kernels)", () => {
   const xd = randn(2 * 2 * 6 * 5, 1), wd = randn(3 * 2 * 4 * 3, 2), bd = randn(3, 3);
   const same = conv2d(f64(xd, [2, 2, 6, 5]), f64(wd, [3, 2, 4, 3]), f64(bd, [3]), { padding: "same" });

@@ -37,6 +37,14 @@ import type { Array } from "@jax-js/jax";
 
 export type IntPair = [number, number];
 
+/**
+ * Memory layout of the input and output activations: "NCHW" (PyTorch's, the default) or "NHWC"
+ * (channels last, TensorFlow's default). Weights keep PyTorch's layouts either way. NHWC is the
+ * engine's native layout here: it skips a transposition of the input and of the output (and of
+ * their gradients), worth it when consecutive layers all use it.
+ */
+export type ConvLayout = "NCHW" | "NHWC";
+
 export interface Conv2dOptions {
   /** Stride of the sliding window: a number or [h, w]. Default 1. */
   stride?: number | IntPair;
@@ -44,6 +52,8 @@ export interface Conv2dOptions {
   padding?: number | IntPair | "valid" | "same";
   /** Spacing between kernel taps: a number or [h, w]. Default 1. */
   dilation?: number | IntPair;
+  /** Activation layout, "NCHW" (default) or "NHWC". */
+  layout?: ConvLayout;
 }
 
 export interface ConvTranspose2dOptions {
@@ -55,6 +65,8 @@ export interface ConvTranspose2dOptions {
   outputPadding?: number | IntPair;
   /** Spacing between kernel taps: a number or [h, w]. Default 1. */
   dilation?: number | IntPair;
+  /** Activation layout, "NCHW" (default) or "NHWC". */
+  layout?: ConvLayout;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,7 +121,7 @@ function toPair(v: number | IntPair | undefined, dflt: number, name: string, fn:
 interface ResolvedConv { stride: IntPair; dilation: IntPair; padBefore: IntPair; padAfter: IntPair }
 
 function resolveConv2d(opts: Conv2dOptions, kernelHW: IntPair, fn: string): ResolvedConv {
-  checkKeys(opts, ["stride", "padding", "dilation"], fn);
+  checkKeys(opts, ["stride", "padding", "dilation", "layout"], fn);
   const stride = toPair(opts.stride, 1, "stride", fn, 1);
   const dilation = toPair(opts.dilation, 1, "dilation", fn, 1);
   const pad = opts.padding;
@@ -134,7 +146,7 @@ interface ResolvedConvT { stride: IntPair; dilation: IntPair; padding: IntPair; 
 
 function resolveConvTranspose2d(opts: ConvTranspose2dOptions): ResolvedConvT {
   const fn = "convTranspose2d";
-  checkKeys(opts, ["stride", "padding", "outputPadding", "dilation"], fn);
+  checkKeys(opts, ["stride", "padding", "outputPadding", "dilation", "layout"], fn);
   const stride = toPair(opts.stride, 1, "stride", fn, 1);
   const dilation = toPair(opts.dilation, 1, "dilation", fn, 1);
   const padding = toPair(opts.padding, 0, "padding", fn, 0);
@@ -171,21 +183,27 @@ function fail(arrays: (Array | null | undefined)[], message: string): never {
   throw new Error(message);
 }
 
-function checkArgs(fn: string, x: Array, weight: Array, bias: Array | null, inAxis: 0 | 1): {
-  n: number; c: number; h: number; w: number; cout: number; kh: number; kw: number; unbatched: boolean;
+function checkArgs(fn: string, x: Array, weight: Array, bias: Array | null, inAxis: 0 | 1, opts: object): {
+  n: number; c: number; h: number; w: number; cout: number; kh: number; kw: number; unbatched: boolean; nhwc: boolean;
 } {
   const all = [x, weight, bias];
   const isArray = (a: unknown) => a !== null && typeof a === "object" && typeof (a as Array).dispose === "function";
   if (!isArray(x) || !isArray(weight) || (bias !== null && bias !== undefined && !isArray(bias))) {
     fail(all, `${fn}: x and weight must be arrays and bias an array or null`);
   }
+  const layout = (opts as { layout?: unknown } | null)?.layout ?? "NCHW";
+  if (layout !== "NCHW" && layout !== "NHWC") {
+    fail(all, `${fn}: layout must be "NCHW" or "NHWC", got ${JSON.stringify(layout)}`);
+  }
+  const nhwc = layout === "NHWC";
   if (x.ndim !== 4 && x.ndim !== 3) {
-    fail(all, `${fn}: input must be [N, C, H, W] (or unbatched [C, H, W]), got shape [${x.shape}]`);
+    fail(all, `${fn}: input must be ${nhwc ? "[N, H, W, C] (or unbatched [H, W, C])" : "[N, C, H, W] (or unbatched [C, H, W])"}, got shape [${x.shape}]`);
   }
   const wdesc = inAxis === 1 ? "[Cout, Cin, kh, kw]" : "[Cin, Cout, kh, kw]";
   if (weight.ndim !== 4) fail(all, `${fn}: weight must be ${wdesc}, got shape [${weight.shape}]`);
   const unbatched = x.ndim === 3;
-  const [n, c, h, w] = unbatched ? [1, ...x.shape] : x.shape;
+  const s4 = unbatched ? [1, ...x.shape] : x.shape;
+  const [n, c, h, w] = nhwc ? [s4[0], s4[3], s4[1], s4[2]] : s4;
   const [kh, kw] = weight.shape.slice(2);
   const wc = weight.shape[inAxis], cout = weight.shape[1 - inAxis];
   if (wc !== c) {
@@ -203,7 +221,7 @@ function checkArgs(fn: string, x: Array, weight: Array, bias: Array | null, inAx
   if ([n, c, h, w, cout, kh, kw].some((d) => d === 0)) {
     fail(all, `${fn}: empty dimension in input [${x.shape}] or weight [${weight.shape}]`);
   }
-  return { n, c, h, w, cout, kh, kw, unbatched };
+  return { n, c, h, w, cout, kh, kw, unbatched, nhwc };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,29 +317,43 @@ function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, q: number
 }
 
 /**
- * Layers that narrow to few output channels (kh*kw*Cout < Cin, h*w a multiple of 4), in NCHW with
- * no input transform at all: every tap's product at once, Z[n, (i, j, o), p] = sum_c w[c, o, i, j] *
- * x[n, c, p] (one matmul per image over the raw input planes, vectorised over positions p), then
- * each output is a sum of shifted views of Z (zero outside). The input gradient is then one matmul
- * written straight into NCHW, and the backward pass's masked sum runs over the small Z.
- * `wt` [kh, kw, Cin, Cout] borrowed, x [N, Cin, H, W] consumed; returns Z as [N, kh, kw, Cout, H, W].
+ * Layers that narrow to few output channels (kh*kw*Cout < Cin, e.g. a decoder's last layer), with
+ * no input transform at all: every tap's product at once, Z[n, p, (i, j, o)] = sum_c x[n, p, c] *
+ * w[c, o, i, j] (NHWC: one matmul over the raw input; NCHW: the same per image, vectorised over the
+ * positions p, when h*w is a multiple of 4), then each output is a sum of shifted views of Z (zero
+ * outside). The input gradient is then one matmul written straight into the input's layout, and
+ * the backward pass's masked sum runs over the small Z. `wt` [kh, kw, Cin, Cout] borrowed, x
+ * consumed. Returns tap(i, j): Z's block for that tap as an activation ([N, Cout, h, w] or
+ * [N, h, w, Cout]); `done()` releases Z.
  */
-function narrowProducts(x: Array, wt: Array): Array {
-  const [n, cin, h, w] = x.shape, [kh, kw, , cout] = wt.shape;
+function narrowProducts(x: Array, wt: Array, nhwc: boolean): { tap: (i: number, j: number) => Array; done: () => void } {
+  const [kh, kw, cin, cout] = wt.shape;
+  const [n, h, w] = nhwc ? x.shape : [x.shape[0], x.shape[2], x.shape[3]];
   const m = kh * kw * cout;
+  if (nhwc) {
+    const width = roundUp(m, 4); // the matmul vectorises over its columns
+    let wall = wt.ref.transpose([2, 0, 1, 3]).reshape([cin, m]); // columns (i, j, o)
+    if (width > m) wall = np.concatenate([wall, np.zeros([cin, width - m], { dtype: wt.dtype })], 1);
+    const z = materialize(np.matmul(x.reshape([n, h * w, cin]), wall));
+    const zv = z.ref.slice([], [], [0, m]).reshape([n, h, w, kh, kw, cout]);
+    z.dispose();
+    return { tap: (i, j) => zv.ref.slice([], [], [], i, j, []), done: () => zv.dispose() };
+  }
   const wall = wt.ref.transpose([0, 1, 3, 2]).reshape([m, cin]); // rows (i, j, o)
   const z = materialize(np.matmul(np.broadcastTo(wall, [n, m, cin]), x.reshape([n, cin, h * w])));
-  return z.reshape([n, kh, kw, cout, h, w]);
+  const zv = z.reshape([n, kh, kw, cout, h, w]);
+  return { tap: (i, j) => zv.ref.slice([], i, j), done: () => zv.dispose() };
 }
 
-function useNarrow(cin: number, cout: number, kh: number, kw: number, h: number, w: number): boolean {
-  return kh * kw > 1 && kh * kw * cout < cin && (h * w) % 4 === 0;
+function useNarrow(cin: number, cout: number, kh: number, kw: number, h: number, w: number, nhwc: boolean): boolean {
+  return kh * kw > 1 && kh * kw * cout < cin && (nhwc || (h * w) % 4 === 0);
 }
 
-/** out[n, o, a, b] = z[n, o, a + dr, b + dc] (zero outside z), shape [N, C, rows, cols]. Consumes z. */
-function shifted(z: Array, dr: number, dc: number, rows: number, cols: number): Array {
-  const [, , h, w] = z.shape;
-  return padOrCrop(z, [[0, 0], [0, 0], [-dr, rows + dr - h], [-dc, cols + dc - w]]);
+/** out[.., a, b, ..] = z[.., a + dr, b + dc, ..] (zero outside z) on the spatial axes. Consumes z. */
+function shifted(z: Array, dr: number, dc: number, rows: number, cols: number, nhwc: boolean): Array {
+  const [h, w] = nhwc ? z.shape.slice(1, 3) : z.shape.slice(2, 4);
+  const sp: IntPair[] = [[-dr, rows + dr - h], [-dc, cols + dc - w]];
+  return padOrCrop(z, nhwc ? [[0, 0], ...sp, [0, 0]] : [[0, 0], [0, 0], ...sp]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +367,7 @@ function shifted(z: Array, dr: number, dc: number, rows: number, cols: number): 
  */
 export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts: Conv2dOptions = {}): Array {
   const fn = "conv2d";
-  const { n, c, h, w, cout, kh, kw, unbatched } = checkArgs(fn, x, weight, bias ?? null, 1);
+  const { n, c, h, w, cout, kh, kw, unbatched, nhwc } = checkArgs(fn, x, weight, bias ?? null, 1, opts);
   let o: ResolvedConv, outHW: IntPair;
   try {
     o = resolveConv2d(opts, [kh, kw], fn);
@@ -345,26 +377,30 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   }
   const [ho, wo] = outHW;
   const [sh, sw] = o.stride, [dh, dw] = o.dilation;
-  if (unbatched) x = x.reshape([1, c, h, w]);
+  if (unbatched) x = x.reshape(nhwc ? [1, h, w, c] : [1, c, h, w]);
   const dtype = x.dtype;
 
-  if (useNarrow(c, cout, kh, kw, h, w)) {
+  if (useNarrow(c, cout, kh, kw, h, w, nhwc)) {
     // out[n, o, oh, ow] = sum_ij Z[n, i, j, o, oh*sh + i*dh - pt, ow*sw + j*dw - pl]
     const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
-    const z = narrowProducts(x, wt);
+    const z = narrowProducts(x, wt, nhwc);
     wt.dispose();
     let y: Array | null = null;
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        let t = shifted(z.ref.slice([], i, j), i * dh - o.padBefore[0], j * dw - o.padBefore[1], ho * sh, wo * sw);
-        if (sh > 1 || sw > 1) t = t.reshape([n, cout, ho, sh, wo, sw]).slice([], [], [], 0, [], 0);
+        let t = shifted(z.tap(i, j), i * dh - o.padBefore[0], j * dw - o.padBefore[1], ho * sh, wo * sw, nhwc);
+        if (sh > 1 || sw > 1) {
+          t = nhwc
+            ? t.reshape([n, ho, sh, wo, sw, cout]).slice([], [], 0, [], 0, [])
+            : t.reshape([n, cout, ho, sh, wo, sw]).slice([], [], [], 0, [], 0);
+        }
         y = y ? y.add(t) : t;
       }
     }
-    z.dispose();
-    if (bias) y = y!.add(bias.reshape([cout, 1, 1]));
+    z.done();
+    if (bias) y = y!.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
     y = materialize(y!);
-    return unbatched ? y.reshape([cout, ho, wo]) : y;
+    return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
   }
 
   // Tap (i, j) reads padded row oh*sh + i*dh = (oh + di)*sh + ri: phase plane ri, row shift di.
@@ -378,8 +414,14 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   const [pt, pl] = o.padBefore;
   // Padded input [N, C, ha*sh, wa*sw] -> phase planes [N, sh*sw, ha*wa, C] (space-to-depth and
   // channels last), written once.
-  let xp = padOrCrop(x, [[0, 0], [0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl]]);
-  xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([3, 5, 0, 2, 4, 1]).reshape([sh * sw, n, ha * wa, c]);
+  let xp: Array;
+  if (nhwc) {
+    xp = padOrCrop(x, [[0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl], [0, 0]]);
+    xp = xp.reshape([n, ha, sh, wa, sw, c]).transpose([2, 4, 0, 1, 3, 5]).reshape([sh * sw, n, ha * wa, c]);
+  } else {
+    xp = padOrCrop(x, [[0, 0], [0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl]]);
+    xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([3, 5, 0, 2, 4, 1]).reshape([sh * sw, n, ha * wa, c]);
+  }
   const planes: Array[] = [];
   for (let k = 0; k < sh * sw; k++) planes.push(materialize(sh * sw === 1 ? xp.ref.reshape([n, ha * wa, c]) : xp.ref.slice(k)));
   xp.dispose();
@@ -398,8 +440,8 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   if (q !== ho * wa) y = y.slice([], [0, ho * wa], []);
   y = y.reshape([n, ho, wa, cout]);
   if (wa !== wo) y = y.slice([], [], [0, wo], []);
-  y = materialize(y.transpose([0, 3, 1, 2])); // written once, NCHW (see `materialize`)
-  return unbatched ? y.reshape([cout, ho, wo]) : y;
+  y = materialize(nhwc ? y : y.transpose([0, 3, 1, 2])); // written once (see `materialize`)
+  return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +457,7 @@ export function convTranspose2d(
   x: Array, weight: Array, bias: Array | null = null, opts: ConvTranspose2dOptions = {},
 ): Array {
   const fn = "convTranspose2d";
-  const { n, c, h, w, cout, kh, kw, unbatched } = checkArgs(fn, x, weight, bias ?? null, 0);
+  const { n, c, h, w, cout, kh, kw, unbatched, nhwc } = checkArgs(fn, x, weight, bias ?? null, 0, opts);
   let o: ResolvedConvT, outHW: IntPair;
   try {
     o = resolveConvTranspose2d(opts);
@@ -425,7 +467,7 @@ export function convTranspose2d(
   }
   const [ho, wo] = outHW;
   const [sh, sw] = o.stride, [dh, dw] = o.dilation, [ph, pw] = o.padding;
-  if (unbatched) x = x.reshape([1, c, h, w]);
+  if (unbatched) x = x.reshape(nhwc ? [1, h, w, c] : [1, c, h, w]);
   const dtype = x.dtype;
 
   // Output row oh = s*a + beta receives x[ih] * w[i] where ih*s + i*d = oh + p, i.e.
@@ -441,10 +483,10 @@ export function convTranspose2d(
     });
   const rowPh = phases(kh, sh, dh, ph), colPh = phases(kw, sw, dw, pw);
   const a = Math.ceil(ho / sh), b = Math.ceil(wo / sw); // per-phase output grid (cropped at the end)
-  if (useNarrow(c, cout, kh, kw, h, w)) {
+  if (useNarrow(c, cout, kh, kw, h, w, nhwc)) {
     // phase (bh, bw): y[n, o, a, b] = sum over its taps of Z[n, i, j, o, a - e_i, b - e_j]
     const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
-    const z = narrowProducts(x, wt);
+    const z = narrowProducts(x, wt, nhwc);
     wt.dispose();
     const outs: Array[] = [];
     for (let bh = 0; bh < sh; bh++) {
@@ -452,20 +494,24 @@ export function convTranspose2d(
         let yp: Array | null = null;
         for (const ti of rowPh[bh]) {
           for (const tj of colPh[bw]) {
-            const t = shifted(z.ref.slice([], ti.i, tj.i), -ti.e, -tj.e, a, b);
+            const t = shifted(z.tap(ti.i, tj.i), -ti.e, -tj.e, a, b, nhwc);
             yp = yp ? yp.add(t) : t;
           }
         }
-        outs.push(yp ?? np.zeros([n, cout, a, b], { dtype }));
+        outs.push(yp ?? np.zeros(nhwc ? [n, a, b, cout] : [n, cout, a, b], { dtype }));
       }
     }
-    z.dispose();
-    let y = outs.length === 1 ? outs[0] : np.stack(outs, 0).reshape([sh, sw, n, cout, a, b])
-      .transpose([2, 3, 4, 0, 5, 1]).reshape([n, cout, a * sh, b * sw]);
-    if (a * sh !== ho || b * sw !== wo) y = y.slice([], [], [0, ho], [0, wo]);
-    if (bias) y = y.add(bias.reshape([cout, 1, 1]));
+    z.done();
+    let y = outs[0];
+    if (outs.length > 1) {
+      y = nhwc
+        ? np.stack(outs, 0).reshape([sh, sw, n, a, b, cout]).transpose([2, 3, 0, 4, 1, 5]).reshape([n, a * sh, b * sw, cout])
+        : np.stack(outs, 0).reshape([sh, sw, n, cout, a, b]).transpose([2, 3, 4, 0, 5, 1]).reshape([n, cout, a * sh, b * sw]);
+    }
+    if (a * sh !== ho || b * sw !== wo) y = nhwc ? y.slice([], [0, ho], [0, wo], []) : y.slice([], [], [0, ho], [0, wo]);
+    if (bias) y = y.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
     y = materialize(y);
-    return unbatched ? y.reshape([cout, ho, wo]) : y;
+    return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
   }
   const eMax = (ph_: { e: number }[][]) => Math.max(0, ...ph_.flat().map((t) => t.e));
   const eMin = (ph_: { e: number }[][]) => Math.min(0, ...ph_.flat().map((t) => t.e));
@@ -475,8 +521,10 @@ export function convTranspose2d(
   const wx = b + dColMax;
   const q = roundUp(a * wx, 4);
   const hx = Math.ceil((q + dRowMax * wx + dColMax) / wx);
-  let xp = padOrCrop(x, [[0, 0], [0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft]]);
-  xp = materialize(xp.transpose([0, 2, 3, 1]).reshape([n, hx * wx, c])); // [N, L, Cin]
+  let xp = nhwc
+    ? padOrCrop(x, [[0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft], [0, 0]])
+    : padOrCrop(x, [[0, 0], [0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft]]).transpose([0, 2, 3, 1]);
+  xp = materialize(xp.reshape([n, hx * wx, c])); // [N, L, Cin]
   const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
 
   // Each output phase: [N, q, Cout] on an a x wx grid. The phases are stacked into one buffer
@@ -504,10 +552,14 @@ export function convTranspose2d(
   if (wx !== b) y = y.slice([], [], [], [], [0, b], []);
   // Written once in NCHW order, as [N, Cout, a, sh, b, sw] so that the kernel's index is one strided
   // view (merging (a, sh) into rows first would make jit compose two views); the merge is then free.
-  y = materialize(y.transpose([2, 5, 3, 0, 4, 1])).reshape([n, cout, a * sh, b * sw]);
+  if (nhwc) {
+    y = materialize(y.transpose([2, 3, 0, 4, 1, 5])).reshape([n, a * sh, b * sw, cout]);
+  } else {
+    y = materialize(y.transpose([2, 5, 3, 0, 4, 1])).reshape([n, cout, a * sh, b * sw]);
+  }
   const crop = a * sh !== ho || b * sw !== wo;
-  if (crop) y = y.slice([], [], [0, ho], [0, wo]);
-  if (bias) y = y.add(bias.reshape([cout, 1, 1]));
+  if (crop) y = nhwc ? y.slice([], [0, ho], [0, wo], []) : y.slice([], [], [0, ho], [0, wo]);
+  if (bias) y = y.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
   if (crop) y = materialize(y); // see `materialize`: the crop's backward pass is a pad
-  return unbatched ? y.reshape([cout, ho, wo]) : y;
+  return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
 }
