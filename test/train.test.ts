@@ -100,6 +100,18 @@ test("a diverging run (lr = 1e6) is caught: rolled back, then stopped with one l
   assert.ok(Number.isFinite(JSON.parse(ev.stdout).elbo));
 });
 
+test("early stopping ends the run after `patience` epochs without improvement, keeping the best checkpoint", () => {
+  const dir = copyOfOneEpochRun(join(tmp, "early"));
+  // minDelta is huge, so no epoch after the first can count as an improvement.
+  const r = runCli(["train", "--resume", dir, "--epochs", "5", "--set", "patience=2", "--set", "minDelta=1e9", "--quiet"]);
+  ok(r, "early-stopped run");
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  assert.equal(state.epoch, 3);
+  assert.equal(state.bestEpoch, 1);
+  assert.match(state.stopped, /^early stopping: no validation improvement for 2 epochs/);
+  assert.deepEqual(metricsWithoutTime(dir).map((l) => l.epoch), [1, 2, 3]);
+});
+
 test("changing the architecture on resume is refused, naming the key", () => {
   const r = runCli(["train", "--resume", join(tmp, "straight"), "--epochs", "3", "--latent", "8"]);
   assert.equal(r.code, 1);

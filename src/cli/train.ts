@@ -15,7 +15,7 @@ import { intOption, numberOption, collect, say, note, fmt } from "./common.js";
 import { writeReport } from "../report/report.js";
 
 /** Options that may change when resuming (the rest would make the run a different one). */
-const RESUMABLE = new Set(["epochs", "lr", "patience", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
+const RESUMABLE = new Set(["epochs", "lr", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;

@@ -27,6 +27,7 @@ export const trainingOptionsSchema = z.object({
   lrGamma: z.number().positive().max(1).default(0.1).describe("step schedule: decay factor"),
   seed: z.number().int().min(0).default(0).describe("random seed (initialisation, data order, sampling)"),
   patience: z.number().int().min(0).default(0).describe("early stopping: epochs without validation improvement; 0 is off"),
+  minDelta: z.number().min(0).default(0).describe("early stopping: the least decrease of the validation loss that counts as an improvement"),
   maxDivergences: z.number().int().min(0).default(5)
     .describe("non-finite steps tolerated (each rolls back and halves the learning rate) before stopping"),
   evalIsSamples: z.number().int().min(0).default(100)

@@ -175,7 +175,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 
     state.epoch = epoch + 1;
     state.key = keyWords(key);
-    const improved = state.bestMetric === null || validLoss < state.bestMetric;
+    const improved = state.bestMetric === null || validLoss < state.bestMetric - config.minDelta;
     if (improved) {
       state.bestMetric = validLoss;
       state.bestEpoch = epoch + 1;
