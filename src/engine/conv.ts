@@ -242,6 +242,15 @@ function materialize(x: Array): Array {
   return np.negative(np.negative(x));
 }
 
+/**
+ * `materialize`, and written out even when the only reader is a view that jit would fuse into its
+ * consumer: jit writes out whatever a pad reads, and the pad is sliced off again (a no-op view).
+ */
+function writeOut(x: Array): Array {
+  const n = x.shape[0];
+  return np.pad(materialize(x), [[0, 1], ...x.shape.slice(1).map(() => [0, 0] as IntPair)]).slice([0, n]);
+}
+
 /** Pads (positive) or crops (negative) each axis: widths[a] = [before, after]. */
 function padOrCrop(x: Array, widths: IntPair[]): Array {
   const shape = x.shape;
@@ -256,36 +265,36 @@ function padOrCrop(x: Array, widths: IntPair[]): Array {
 
 const roundUp = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** One kernel tap: weight tap (i, j) applied to phase plane `plane` shifted by `off` positions. */
-interface Tap { i: number; j: number; plane: number; off: number }
+/** One kernel tap: weight tap (i, j) read from phase plane `plane` at row/column offset (dr, dc). */
+interface Tap { i: number; j: number; plane: number; dr: number; dc: number }
 
 /**
- * Sum over taps of (shifted input plane) @ (weight tap), batched over the N images:
- * out[n, p, :] = sum_t planes[plane_t][n, p + off_t, :] @ wt[i_t, j_t] for p < q.
- * `planes`: padded input planes, each [N, L, Cin], borrowed (one buffer per space-to-depth phase, so
- * that the backward pass's masked sum for a plane only has that plane's taps); `wt`: weights
- * [kh, kw, Cin, Cout], contiguous,
- * borrowed. Returns [N, q, Cout]. Every matmul vectorises over its output columns and reads its
- * operands at constant strides. Three ways, by shape:
- * - shift the inputs (the default): one matmul per tap on an offset slice of the input plane, the
- *   products summed in the matmuls' epilogues. The backward pass sums the taps' input gradients
- *   through masked (padded) reads: T terms per input element.
- * - shift the outputs, when T * Cout < Cin (a layer narrowing to few channels, like a decoder's
- *   last one): one matmul per plane against all its taps' weights side by side
- *   ([N, L, Cin] @ [Cin, T * Cout]), then a sum of T offset slices of that product (unmasked,
- *   vectorised). The backward pass's masked sum then runs over the small [N, L, T * Cout] product
- *   instead of the input, and the input gradient is a single matmul.
+ * Sum over taps of (shifted input window) @ (weight tap), for an output grid rows x cols:
+ * out[n, r, s, :] = sum_t planes[plane_t][n, r + dr_t, s + dc_t, :] @ wt[i_t, j_t].
+ * `planes`: zero-padded input planes, each [N, H', W', Cin], borrowed (one buffer per
+ * space-to-depth phase, so that the backward pass's masked sum for a plane only has that plane's
+ * taps); `wt`: weights [kh, kw, Cin, Cout], contiguous, borrowed. Returns [N, rows, cols, Cout].
+ * Every matmul vectorises over its output channels, reads its rows through a plain strided window
+ * (no masks) and shares the weights across all rows. Three ways, by shape:
+ * - shift the inputs (the default): one matmul per tap on a window of the input plane, the products
+ *   summed in the matmuls' epilogues. The backward pass sums the taps' input gradients through
+ *   masked (padded) reads: T terms per input element.
+ * - shift the outputs, when T * Cout < Cin (a layer narrowing to few channels): one matmul per plane
+ *   against all its taps' weights side by side ([.., Cin] @ [Cin, T * Cout]), then a sum of T
+ *   shifted windows of that product (unmasked). The backward pass's masked sum then runs over the
+ *   small product instead of the input, and the input gradient is a single matmul.
  * - gather the taps (im2col), when Cin * T <= 32 (a first layer on 1-3 channels): the taps' input
- *   slices concatenated along Cin, one matmul with contraction Cin * T instead of T matmuls with
+ *   windows concatenated along Cin, one matmul with contraction Cin * T instead of T matmuls with
  *   a contraction of 1-3.
  */
-function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, q: number): Array {
+function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, rows: number, cols: number): Array {
   const [, , cin, cout] = wt.shape;
   const dtype = wt.dtype;
-  if (taps.length === 0) return np.zeros([n, q, cout], { dtype });
-  const input = (t: Tap) => planes[t.plane].ref.slice([], [t.off, t.off + q], []); // [N, q, Cin]
+  if (taps.length === 0) return np.zeros([n, rows, cols, cout], { dtype });
+  const window = (x: Array, t: Tap) => x.slice([], [t.dr, t.dr + rows], [t.dc, t.dc + cols], []);
+  const input = (t: Tap) => window(planes[t.plane].ref, t); // [N, rows, cols, Cin]
   const weight = (t: Tap) => wt.ref.slice(t.i, t.j); // [Cin, Cout]
-  const product = (x: Array, w: Array) => np.matmul(x, w); // [N, q, K] @ [K, M]: 3-D @ 2-D is right in jax-js
+  const product = (x: Array, w: Array) => np.matmul(x, w); // [.., K] @ [K, M] with a 2-D right operand
   let out: Array | null = null;
   const add = (y: Array) => {
     out = out ? out.add(y) : y;
@@ -297,8 +306,8 @@ function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, q: number
       const ws = group.map(weight), width = roundUp(group.length * cout, 4);
       if (width > group.length * cout) ws.push(np.zeros([cin, width - group.length * cout], { dtype }));
       const w = ws.length === 1 ? ws[0] : np.concatenate(ws, 1);
-      const z = materialize(product(planes[plane].ref, w)); // [N, L, width]
-      group.forEach((t, k) => add(z.ref.slice([], [t.off, t.off + q], [k * cout, (k + 1) * cout])));
+      const z = materialize(product(planes[plane].ref, w)); // [N, H', W', width]
+      group.forEach((t, k) => add(window(z.ref, t).slice([], [], [], [k * cout, (k + 1) * cout])));
       z.dispose();
     }
   } else if (cin * taps.length <= 32 && taps.length > 1) {
@@ -306,10 +315,10 @@ function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, q: number
     const k = cin * taps.length, kp = roundUp(k, 4);
     const xs = taps.map(input), ws = taps.map(weight);
     if (kp > k) {
-      xs.push(np.zeros([n, q, kp - k], { dtype }));
+      xs.push(np.zeros([n, rows, cols, kp - k], { dtype }));
       ws.push(np.zeros([kp - k, cout], { dtype }));
     }
-    add(product(np.concatenate(xs, 2), np.concatenate(ws, 0)));
+    add(product(np.concatenate(xs, 3), np.concatenate(ws, 0)));
   } else {
     for (const t of taps) add(product(input(t), weight(t)));
   }
@@ -407,40 +416,38 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   const rowTaps = globalThis.Array.from({ length: kh }, (_, i) => ({ d: Math.floor((i * dh) / sh), r: (i * dh) % sh }));
   const colTaps = globalThis.Array.from({ length: kw }, (_, j) => ({ d: Math.floor((j * dw) / sw), r: (j * dw) % sw }));
   const dRowMax = Math.max(...rowTaps.map((t) => t.d)), dColMax = Math.max(...colTaps.map((t) => t.d));
-  // Phase planes [ha, wa]: output grid ho x wa (the last wa - wo columns are cropped).
-  const wa = wo + dColMax;
-  const q = roundUp(ho * wa, 4);
-  const ha = Math.ceil((q + dRowMax * wa + dColMax) / wa);
+  const ha = ho + dRowMax, wa = wo + dColMax; // phase planes [ha, wa]
   const [pt, pl] = o.padBefore;
-  // Padded input [N, C, ha*sh, wa*sw] -> phase planes [N, sh*sw, ha*wa, C] (space-to-depth and
-  // channels last), written once.
+  // Padded input [N, ha*sh, wa*sw, C] -> phase planes [N, ha, wa, C] (space-to-depth, channels last),
+  // written once.
   let xp: Array;
   if (nhwc) {
     xp = padOrCrop(x, [[0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl], [0, 0]]);
-    xp = xp.reshape([n, ha, sh, wa, sw, c]).transpose([2, 4, 0, 1, 3, 5]).reshape([sh * sw, n, ha * wa, c]);
+    xp = xp.reshape([n, ha, sh, wa, sw, c]).transpose([2, 4, 0, 1, 3, 5]);
   } else {
     xp = padOrCrop(x, [[0, 0], [0, 0], [pt, ha * sh - h - pt], [pl, wa * sw - w - pl]]);
-    xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([3, 5, 0, 2, 4, 1]).reshape([sh * sw, n, ha * wa, c]);
+    xp = xp.reshape([n, c, ha, sh, wa, sw]).transpose([3, 5, 0, 2, 4, 1]);
   }
   const planes: Array[] = [];
-  for (let k = 0; k < sh * sw; k++) planes.push(materialize(sh * sw === 1 ? xp.ref.reshape([n, ha * wa, c]) : xp.ref.slice(k)));
+  for (let ri = 0; ri < sh; ri++) {
+    for (let rj = 0; rj < sw; rj++) planes.push(materialize(xp.ref.slice(ri, rj)));
+  }
   xp.dispose();
   const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
   const taps: Tap[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      taps.push({ i, j, plane: rowTaps[i].r * sw + colTaps[j].r, off: rowTaps[i].d * wa + colTaps[j].d });
+      taps.push({ i, j, plane: rowTaps[i].r * sw + colTaps[j].r, dr: rowTaps[i].d, dc: colTaps[j].d });
     }
   }
-  let y = sumOfTaps(planes, wt, taps, n, q);
-  for (const pl_ of planes) pl_.dispose();
+  let y = sumOfTaps(planes, wt, taps, n, ho, wo);
+  for (const p of planes) p.dispose();
   wt.dispose();
   if (bias) y = y.add(bias);
-  y = materialize(y); // [N, q, Cout]: output grid ho x wa, channels last
-  if (q !== ho * wa) y = y.slice([], [0, ho * wa], []);
-  y = y.reshape([n, ho, wa, cout]);
-  if (wa !== wo) y = y.slice([], [], [0, wo], []);
-  y = materialize(nhwc ? y : y.transpose([0, 3, 1, 2])); // written once (see `materialize`)
+  // Channels-last buffer (so that the backward pass writes the output gradient once, in the
+  // matmuls' layout); NCHW is a view of it, written out by whoever reads it.
+  y = materialize(y);
+  if (!nhwc) y = y.transpose([0, 3, 1, 2]);
   return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
 }
 
@@ -516,50 +523,38 @@ export function convTranspose2d(
   const eMax = (ph_: { e: number }[][]) => Math.max(0, ...ph_.flat().map((t) => t.e));
   const eMin = (ph_: { e: number }[][]) => Math.min(0, ...ph_.flat().map((t) => t.e));
   const padTop = eMax(rowPh), padLeft = eMax(colPh);
-  // Input plane [hx, wx] = input rows [-padTop, hx - padTop), offsets d = pad - e >= 0.
-  const dRowMax = padTop - eMin(rowPh), dColMax = padLeft - eMin(colPh);
-  const wx = b + dColMax;
-  const q = roundUp(a * wx, 4);
-  const hx = Math.ceil((q + dRowMax * wx + dColMax) / wx);
+  // Input plane [hx, wx] = input rows [-padTop, hx - padTop); tap offsets d = pad - e >= 0.
+  const hx = a + padTop - eMin(rowPh), wx = b + padLeft - eMin(colPh);
   let xp = nhwc
     ? padOrCrop(x, [[0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft], [0, 0]])
     : padOrCrop(x, [[0, 0], [0, 0], [padTop, hx - h - padTop], [padLeft, wx - w - padLeft]]).transpose([0, 2, 3, 1]);
-  xp = materialize(xp.reshape([n, hx * wx, c])); // [N, L, Cin]
+  xp = materialize(xp); // [N, hx, wx, Cin]
   const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
 
-  // Each output phase: [N, q, Cout] on an a x wx grid. The phases are stacked into one buffer
-  // (the stack reads each phase with a mask on its leading axis only), and the interleave
-  // y[n, s*a + bh, s*b + bw] = phase[bh][bw][n, a, b] is then a plain view of that buffer, written
-  // out once in NCHW order. The backward pass mirrors it: one transposing gather into the stacked
-  // layout, then contiguous per-phase slices.
+  // Each output phase [N, a, b, Cout]. The phases are stacked into one buffer, and the interleave
+  // y[n, s*a + bh, s*b + bw] = phase[bh][bw][n, a, b] is a view of it. The backward pass reads each
+  // phase's gradient back as a strided view of the output gradient.
   const outs: Array[] = [];
   for (let bh = 0; bh < sh; bh++) {
     for (let bw = 0; bw < sw; bw++) {
       const taps: Tap[] = [];
       for (const ti of rowPh[bh]) {
-        for (const tj of colPh[bw]) {
-          taps.push({ i: ti.i, j: tj.i, plane: 0, off: (padTop - ti.e) * wx + (padLeft - tj.e) });
-        }
+        for (const tj of colPh[bw]) taps.push({ i: ti.i, j: tj.i, plane: 0, dr: padTop - ti.e, dc: padLeft - tj.e });
       }
-      outs.push(taps.length ? materialize(sumOfTaps([xp], wt, taps, n, q)) : np.zeros([n, q, cout], { dtype }));
+      outs.push(taps.length ? materialize(sumOfTaps([xp], wt, taps, n, a, b)) : np.zeros([n, a, b, cout], { dtype }));
     }
   }
   wt.dispose();
   xp.dispose();
-  let y = outs.length === 1 ? outs[0].reshape([1, n, q, cout]) : np.stack(outs, 0); // [sh*sw, N, q, Cout]
-  if (q !== a * wx) y = y.slice([], [], [0, a * wx], []);
-  y = y.reshape([sh, sw, n, a, wx, cout]);
-  if (wx !== b) y = y.slice([], [], [], [], [0, b], []);
-  // Written once in NCHW order, as [N, Cout, a, sh, b, sw] so that the kernel's index is one strided
-  // view (merging (a, sh) into rows first would make jit compose two views); the merge is then free.
-  if (nhwc) {
-    y = materialize(y.transpose([2, 3, 0, 4, 1, 5])).reshape([n, a * sh, b * sw, cout]);
-  } else {
-    y = materialize(y.transpose([2, 5, 3, 0, 4, 1])).reshape([n, cout, a * sh, b * sw]);
-  }
+  let y = outs.length === 1 ? outs[0] : np.stack(outs, 0).reshape([sh, sw, n, a, b, cout])
+    .transpose([2, 3, 0, 4, 1, 5]).reshape([n, a * sh, b * sw, cout]);
   const crop = a * sh !== ho || b * sw !== wo;
-  if (crop) y = nhwc ? y.slice([], [0, ho], [0, wo], []) : y.slice([], [], [0, ho], [0, wo]);
-  if (bias) y = y.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
-  if (crop) y = materialize(y); // see `materialize`: the crop's backward pass is a pad
+  if (crop) y = y.slice([], [0, ho], [0, wo], []);
+  if (bias) y = y.add(bias);
+  // The interleave is written out channels last (the stack's masked reads and the NCHW transpose
+  // are cheaper apart than together); after a crop this also guards its pad (see `materialize`).
+  if (outs.length > 1) y = writeOut(y);
+  else if (crop) y = materialize(y);
+  if (!nhwc) y = y.transpose([0, 3, 1, 2]);
   return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
 }
