@@ -61,6 +61,39 @@ export class LogSumExp {
   }
 }
 
+/**
+ * log p(x) ≈ log (1/K) Σ_k w_k per example of a batch (the model's logImportanceWeights), the K
+ * weights drawn in chunks of at most maxRows / B examples' worth and folded into a LogSumExp.
+ */
+export function importanceSampler(model: Model, maxRows = 20000) {
+  const jitted = new Map<number, (p: Params, x: Array, y: Array, k: Array) => Array>();
+  const forChunk = (kc: number) => {
+    if (!jitted.has(kc)) {
+      jitted.set(kc, jit((p: Params, x: Array, y: Array, k: Array) => model.logImportanceWeights!(p, { x, labels: y }, k, kc)));
+    }
+    return jitted.get(kc)!;
+  };
+  return {
+    /** params borrowed; x [B, ...] and y [B] consumed; one key per chunk from nextKey (consumed). */
+    logMarginal(params: Params, x: Array, y: Array, K: number, nextKey: () => Array): Float64Array {
+      const B = x.shape[0];
+      const lse = new LogSumExp(B);
+      const chunk = Math.max(1, Math.min(K, Math.floor(maxRows / B)));
+      for (let done = 0; done < K; done += chunk) {
+        const kc = Math.min(chunk, K - done);
+        const logW = forChunk(kc)(refTree(params), x.ref, y.ref, nextKey());
+        lse.add(logW.dataSync() as Float32Array, kc);
+      }
+      x.dispose();
+      y.dispose();
+      return lse.value().map((v) => v - Math.log(K));
+    },
+    dispose() {
+      for (const f of jitted.values()) (f as { dispose?: () => void }).dispose?.();
+    },
+  };
+}
+
 const sumOf = (x: Array) => (x.dataSync() as Float32Array).reduce((a, b) => a + b, 0);
 
 export function evaluate(model: Model, params: Params, split: Split, opts: EvalOptions): EvalResult {
@@ -77,12 +110,11 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
     return { recon: t.recon, kl: t.kl, klPerDim: t.klPerDim ?? np.zeros([x.shape[0], 1]) };
   });
   const encodeMean = model.probabilistic ? jit((p: Params, x: Array, y: Array) => model.encode(p, { x, labels: y })) : undefined;
-  const logWeights = new Map<number, (p: Params, x: Array, y: Array, k: Array) => Array>();
-  const logWeightsFor = (kc: number) => {
-    if (!logWeights.has(kc)) {
-      logWeights.set(kc, jit((p: Params, x: Array, y: Array, k: Array) => model.logImportanceWeights!(p, { x, labels: y }, k, kc)));
-    }
-    return logWeights.get(kc)!;
+  const sampler = model.logImportanceWeights && opts.isSamples > 0 ? importanceSampler(model, maxRows) : undefined;
+  const nextKey = () => {
+    const [next, k] = splitKey(key);
+    key = next;
+    return k;
   };
 
   let sqErr = 0, recon = 0, kl = 0, nll = 0;
@@ -109,24 +141,16 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
         codeSq[i % d] += mu[i] * mu[i];
       }
     }
-    if (model.logImportanceWeights && opts.isSamples > 0) {
-      const lse = new LogSumExp(B);
-      const chunk = Math.max(1, Math.min(opts.isSamples, Math.floor(maxRows / B)));
-      for (let done = 0; done < opts.isSamples; done += chunk) {
-        const kc = Math.min(chunk, opts.isSamples - done);
-        const [next, k2] = splitKey(key);
-        key = next;
-        const logW = logWeightsFor(kc)(refTree(params), b.x.ref, labelsOf(b.y?.ref, B), k2);
-        lse.add(logW.dataSync() as Float32Array, kc);
-      }
-      const logPx = lse.value();
-      for (let i = 0; i < B; i++) nll -= logPx[i] - Math.log(opts.isSamples);
+    if (sampler) {
+      const logPx = sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), opts.isSamples, nextKey);
+      for (let i = 0; i < B; i++) nll -= logPx[i];
     }
     b.x.dispose();
     b.y?.dispose();
   }
   key.dispose();
-  for (const f of [reconErr, elboTerms, encodeMean, ...logWeights.values()]) (f as { dispose?: () => void } | undefined)?.dispose?.();
+  for (const f of [reconErr, elboTerms, encodeMean]) (f as { dispose?: () => void } | undefined)?.dispose?.();
+  sampler?.dispose();
 
   const result: EvalResult = { n, recon: 0, mse: sqErr / n / pixels };
   if (!model.probabilistic) {

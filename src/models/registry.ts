@@ -2,12 +2,16 @@
 import { LatentkitError } from "../io/errors.js";
 import type { ModelFamily } from "./types.js";
 import { vaeFamily, betaVaeFamily, iwaeFamily } from "./vae.js";
+import { aeFamily, daeFamily } from "./ae.js";
+import { sparseAeFamily } from "./sparse-ae.js";
+import { contractiveAeFamily } from "./contractive-ae.js";
+import { stackedAeFamily } from "./stacked-ae.js";
 import { cvaeFamily } from "./cvae.js";
 import { convVaeFamily } from "./conv-vae.js";
 import { vqVaeFamily } from "./vq-vae.js";
 import { dvaeFamily } from "./dvae.js";
 
-export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily, vqVaeFamily, dvaeFamily];
+export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily, aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, vqVaeFamily, dvaeFamily];
 
 export function getModelFamily(name: string): ModelFamily {
   const f = modelFamilies.find((m) => m.name === name);

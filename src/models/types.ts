@@ -79,6 +79,23 @@ export type Model = {
    */
   fitPrior?(params: Params, data: { train: Iterable<Batch>; valid?: Iterable<Batch> }, key: Array,
     log?: (line: string) => void): { prior: Params; metrics: Record<string, number> };
+  /** Stages the trainer runs, in order, before the main loop of a new run (stacked-ae's greedy
+   * layer-wise pretraining); each trains a part of the parameters with its own objective. */
+  pretrainStages?: PretrainStage[];
+};
+
+/**
+ * One pretraining stage: `epochs` passes over the training data, each batch mapped by `input`
+ * (with the parameters trained so far, outside the gradient), then a step on `loss`, which reads
+ * only the parameters under the dotted prefixes `params` (a sub-tree of the model's, same nesting).
+ */
+export type PretrainStage = {
+  name: string;
+  epochs: number;
+  params: string[];
+  /** The stage's training input from a batch of images x (consumed); params borrowed. */
+  input(params: Params, x: Array): Array;
+  loss(params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput;
 };
 
 /** A model family: its name, what it is, its presets and how to build one. */
