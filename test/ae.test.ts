@@ -333,3 +333,35 @@ test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrai
   assert.ok(log[1].loss < log[0].loss && log[3].loss < log[2].loss, JSON.stringify(log));
   assert.equal(r.state.epoch, 1);
 });
+
+// ---------------------------------------------------------------- conv-ae
+
+test("conv-ae: the conv-vae's conv stack with a deterministic code; encode [B, latent], reconstruct [B, C, H, W] in [0, 1]", () => {
+  const model = build("conv-ae", { latent: 6, convChannels: [4, 8], convKernel: 3, convDense: 0 });
+  const params = model.init(keyFromSeed(0));
+  const shapes = Object.fromEntries(Object.entries(flattenParams(params)).map(([k, v]) => [k, v.shape]));
+  assert.deepEqual(shapes["encoder.0.weight"], [4, 1, 3, 3]); // 28 -> 13
+  assert.deepEqual(shapes["encoder.2.weight"], [8, 4, 3, 3]); // 13 -> 6
+  assert.deepEqual(shapes["encoder.5.weight"], [6, 8 * 6 * 6]); // Flatten, Dense(latent)
+  assert.deepEqual(shapes["decoder.0.weight"], [4 * 7 * 7, 6]);
+  const { x } = testImages(3);
+  assert.deepEqual(model.encode(params, { x: x.ref }).shape, [3, 6]);
+  const xr = toData(model.reconstruct(params, { x }));
+  assert.equal(xr.length, 3 * 784);
+  assert.ok(xr.every((v) => v >= 0 && v <= 1));
+  disposeTree(params);
+});
+
+test("conv-ae trains: the reconstruction loss falls over 40 steps", () => {
+  const model = build("conv-ae", { latent: 8, convChannels: [4, 8], convKernel: 3 });
+  const { x } = testImages(32);
+  const loss = (p: Params) => toNumber(model.loss(p, { x: x.ref }, keyFromSeed(0), ctx()).loss);
+  const p0 = model.init(keyFromSeed(0));
+  const before = loss(p0);
+  disposeTree(p0);
+  const p = fit(model, 40, { batchSize: 32, lr: 3e-3 });
+  const after = loss(p);
+  assert.ok(after < 0.8 * before, `loss ${before} -> ${after}`);
+  disposeTree(p);
+  x.dispose();
+});

@@ -6,12 +6,13 @@ import { aeFamily, daeFamily } from "./ae.js";
 import { sparseAeFamily } from "./sparse-ae.js";
 import { contractiveAeFamily } from "./contractive-ae.js";
 import { stackedAeFamily } from "./stacked-ae.js";
+import { convAeFamily } from "./conv-ae.js";
 import { cvaeFamily } from "./cvae.js";
 import { convVaeFamily } from "./conv-vae.js";
 import { vqVaeFamily } from "./vq-vae.js";
 import { dvaeFamily } from "./dvae.js";
 
-export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily, aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, vqVaeFamily, dvaeFamily];
+export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, cvaeFamily, convVaeFamily, aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, convAeFamily, vqVaeFamily, dvaeFamily];
 
 export function getModelFamily(name: string): ModelFamily {
   const f = modelFamilies.find((m) => m.name === name);

@@ -34,6 +34,8 @@ export const trainingOptionsSchema = z.object({
     .describe("importance samples for the end-of-run test evaluation; 0 skips it"),
   evalLimit: z.number().int().min(0).default(0).describe("test examples of the end-of-run evaluation (the first N); 0 is all"),
   report: z.boolean().default(true).describe("write pictures and report.html at the end of the run"),
+  excludeClasses: z.array(z.number().int().min(0)).default([])
+    .describe("labels left out of the train and valid splits (anomaly detection: train on the rest, score the test set)"),
 });
 
 export const configSchema = z.strictObject({

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { init } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { loadDataset } from "../data/registry.js";
-import type { Dataset, SplitName } from "../data/dataset.js";
+import { gatherSplit, type Dataset, type SplitName } from "../data/dataset.js";
 import { getModelFamily, findPreset } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { fromRecords, toRecords } from "../nn/tree.js";
@@ -57,9 +57,22 @@ export function resolveConfig(
 
 /** The data set of a configuration; named sets download missing files (one clear line offline). */
 export async function loadRunData(config: RunConfig, splits?: readonly SplitName[]): Promise<Dataset> {
-  return loadDataset(config.dataset, {
+  const data = await loadDataset(config.dataset, {
     dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits,
   });
+  return config.excludeClasses.length ? withoutClasses(data, config.excludeClasses) : data;
+}
+
+/** The data set with the examples of `classes` removed from train and valid (test keeps every class). */
+export function withoutClasses(data: Dataset, classes: number[]): Dataset {
+  const drop = new Set(classes);
+  const filter = (s: Split | undefined): Split | undefined => {
+    if (!s) return s;
+    if (!s.labels) throw new LatentkitError(`excludeClasses=${JSON.stringify(classes)}: data set ${data.name} has no labels`);
+    const keep = [...s.labels.keys()].filter((i) => !drop.has(s.labels![i]));
+    return gatherSplit(s, keep);
+  };
+  return { ...data, splits: { ...data.splits, train: filter(data.splits.train), valid: filter(data.splits.valid) } };
 }
 
 export function dataInfo(data: Dataset): DataInfo {

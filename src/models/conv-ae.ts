@@ -1,0 +1,44 @@
+// Convolutional autoencoder (seed 003: "specific data (image) structure? Convolutional AE"): the
+// conv encoder and transposed-conv decoder of conv-nets.ts (the conv-vae's, Keras padding), with a
+// deterministic code of `latent` units in place of (μ, log σ²), and the AE loss of ae.ts:
+//
+//   encoder  (Conv2d(k, s2) -> act) × n, Flatten, [Dense -> act], Dense(latent) = f(x)
+//   decoder  [Dense -> act], Dense(c0·h0·w0) -> act, Unflatten, (ConvT(k, s2, same) -> act) × n,
+//            ConvT(k, s1, same) -> logits (bernoulli) or the mean (gaussian)
+//   loss     mean_batch Σ_pixels ℓ(x, g(f(x)))
+import { splitKey } from "../engine/index.js";
+import { convDecoder, convEncoder } from "./conv-nets.js";
+import { activationSpec } from "./nets.js";
+import { makeAutoencoder, type AeNets } from "./ae.js";
+import type { ModelOptions } from "./options.js";
+import type { DataInfo, ModelFamily, Params } from "./types.js";
+
+export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
+  const channels = options.convChannels;
+  const dense = options.convDense > 0 ? [options.convDense] : [];
+  const encoder = convEncoder({
+    inputShape: info.imageShape, channels, kernel: options.convKernel, padding: "valid",
+    activation: activationSpec(options.encoderActivation, options), dense, out: options.latent,
+  });
+  const decoder = convDecoder({
+    outputShape: info.imageShape, channels: [...channels].reverse(), startChannels: channels[0],
+    kernel: options.convKernel, activation: activationSpec(options.decoderActivation, options), inputDim: options.latent, dense,
+  });
+  return {
+    init(key) {
+      const [ke, kd] = splitKey(key);
+      return { encoder: encoder.init(ke), decoder: decoder.init(kd) };
+    },
+    encode: (params, x) => encoder.apply(params.encoder as Params, x),
+    decode: (params, z) => decoder.apply(params.decoder as Params, z),
+  };
+}
+
+export const convAeFamily: ModelFamily = {
+  name: "conv-ae",
+  description: "convolutional autoencoder: strided conv encoder to a `latent`-unit code, transposed-conv decoder",
+  presets: {
+    "conv-ae-small": { latent: 16, convChannels: [32, 64], convKernel: 3, convDense: 0, likelihood: "bernoulli" },
+  },
+  create: (options, info) => makeAutoencoder({ family: "conv-ae", options, info, nets: convAeNets(options, info) }),
+};
