@@ -326,43 +326,33 @@ function sumOfTaps(planes: Array[], wt: Array, taps: Tap[], n: number, rows: num
 }
 
 /**
- * Layers that narrow to few output channels (kh*kw*Cout < Cin, e.g. a decoder's last layer), with
- * no input transform at all: every tap's product at once, Z[n, p, (i, j, o)] = sum_c x[n, p, c] *
- * w[c, o, i, j] (NHWC: one matmul over the raw input; NCHW: the same per image, vectorised over the
- * positions p, when h*w is a multiple of 4), then each output is a sum of shifted views of Z (zero
- * outside). The input gradient is then one matmul written straight into the input's layout, and
- * the backward pass's masked sum runs over the small Z. `wt` [kh, kw, Cin, Cout] borrowed, x
- * consumed. Returns tap(i, j): Z's block for that tap as an activation ([N, Cout, h, w] or
- * [N, h, w, Cout]); `done()` releases Z.
+ * Layers that narrow to few output channels (kh*kw*Cout < Cin, e.g. a decoder's last layer):
+ * every tap's product at once, Z[n, p, (i, j, o)] = sum_c x[n, p, c] * w[c, o, i, j] (one matmul over
+ * the unpadded channels-last input), then each output is a sum of shifted views of Z (zero
+ * outside). The input gradient is then one matmul, and the backward pass's masked sum runs over
+ * the small Z instead of the input. `wt` [kh, kw, Cin, Cout] borrowed, x [N, H, W, Cin] consumed.
+ * Returns tap(i, j): Z's block for that tap as [N, H, W, Cout]; `done()` releases Z.
  */
-function narrowProducts(x: Array, wt: Array, nhwc: boolean): { tap: (i: number, j: number) => Array; done: () => void } {
+function narrowProducts(x: Array, wt: Array): { tap: (i: number, j: number) => Array; done: () => void } {
   const [kh, kw, cin, cout] = wt.shape;
-  const [n, h, w] = nhwc ? x.shape : [x.shape[0], x.shape[2], x.shape[3]];
-  const m = kh * kw * cout;
-  if (nhwc) {
-    const width = roundUp(m, 4); // the matmul vectorises over its columns
-    let wall = wt.ref.transpose([2, 0, 1, 3]).reshape([cin, m]); // columns (i, j, o)
-    if (width > m) wall = np.concatenate([wall, np.zeros([cin, width - m], { dtype: wt.dtype })], 1);
-    const z = materialize(np.matmul(x.reshape([n, h * w, cin]), wall));
-    const zv = z.ref.slice([], [], [0, m]).reshape([n, h, w, kh, kw, cout]);
-    z.dispose();
-    return { tap: (i, j) => zv.ref.slice([], [], [], i, j, []), done: () => zv.dispose() };
-  }
-  const wall = wt.ref.transpose([0, 1, 3, 2]).reshape([m, cin]); // rows (i, j, o)
-  const z = materialize(np.matmul(np.broadcastTo(wall, [n, m, cin]), x.reshape([n, cin, h * w])));
-  const zv = z.reshape([n, kh, kw, cout, h, w]);
-  return { tap: (i, j) => zv.ref.slice([], i, j), done: () => zv.dispose() };
+  const [n, h, w] = x.shape;
+  const m = kh * kw * cout, width = roundUp(m, 4); // the matmul vectorises over its columns
+  let wall = wt.ref.transpose([2, 0, 1, 3]).reshape([cin, m]); // columns (i, j, o)
+  if (width > m) wall = np.concatenate([wall, np.zeros([cin, width - m], { dtype: wt.dtype })], 1);
+  const z = materialize(np.matmul(x.reshape([n, h * w, cin]), wall));
+  const zv = z.ref.slice([], [], [0, m]).reshape([n, h, w, kh, kw, cout]);
+  z.dispose();
+  return { tap: (i, j) => zv.ref.slice([], [], [], i, j, []), done: () => zv.dispose() };
 }
 
-function useNarrow(cin: number, cout: number, kh: number, kw: number, h: number, w: number, nhwc: boolean): boolean {
-  return kh * kw > 1 && kh * kw * cout < cin && (nhwc || (h * w) % 4 === 0);
+function useNarrow(cin: number, cout: number, kh: number, kw: number): boolean {
+  return kh * kw > 1 && kh * kw * cout < cin;
 }
 
-/** out[.., a, b, ..] = z[.., a + dr, b + dc, ..] (zero outside z) on the spatial axes. Consumes z. */
-function shifted(z: Array, dr: number, dc: number, rows: number, cols: number, nhwc: boolean): Array {
-  const [h, w] = nhwc ? z.shape.slice(1, 3) : z.shape.slice(2, 4);
-  const sp: IntPair[] = [[-dr, rows + dr - h], [-dc, cols + dc - w]];
-  return padOrCrop(z, nhwc ? [[0, 0], ...sp, [0, 0]] : [[0, 0], [0, 0], ...sp]);
+/** out[n, a, b, :] = z[n, a + dr, b + dc, :] (zero outside z), shape [N, rows, cols, C]. Consumes z. */
+function shifted(z: Array, dr: number, dc: number, rows: number, cols: number): Array {
+  const [, h, w] = z.shape;
+  return padOrCrop(z, [[0, 0], [-dr, rows + dr - h], [-dc, cols + dc - w], [0, 0]]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,26 +379,23 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   if (unbatched) x = x.reshape(nhwc ? [1, h, w, c] : [1, c, h, w]);
   const dtype = x.dtype;
 
-  if (useNarrow(c, cout, kh, kw, h, w, nhwc)) {
-    // out[n, o, oh, ow] = sum_ij Z[n, i, j, o, oh*sh + i*dh - pt, ow*sw + j*dw - pl]
+  if (useNarrow(c, cout, kh, kw)) {
+    // out[n, oh, ow, o] = sum_ij Z[n, oh*sh + i*dh - pt, ow*sw + j*dw - pl, i, j, o] (channels last)
     const wt = materialize(weight.transpose([2, 3, 1, 0])); // [kh, kw, Cin, Cout]
-    const z = narrowProducts(x, wt, nhwc);
+    const z = narrowProducts(nhwc ? x : x.transpose([0, 2, 3, 1]), wt);
     wt.dispose();
     let y: Array | null = null;
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        let t = shifted(z.tap(i, j), i * dh - o.padBefore[0], j * dw - o.padBefore[1], ho * sh, wo * sw, nhwc);
-        if (sh > 1 || sw > 1) {
-          t = nhwc
-            ? t.reshape([n, ho, sh, wo, sw, cout]).slice([], [], 0, [], 0, [])
-            : t.reshape([n, cout, ho, sh, wo, sw]).slice([], [], [], 0, [], 0);
-        }
+        let t = shifted(z.tap(i, j), i * dh - o.padBefore[0], j * dw - o.padBefore[1], ho * sh, wo * sw);
+        if (sh > 1 || sw > 1) t = t.reshape([n, ho, sh, wo, sw, cout]).slice([], [], 0, [], 0, []);
         y = y ? y.add(t) : t;
       }
     }
     z.done();
-    if (bias) y = y!.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
+    if (bias) y = y!.add(bias);
     y = materialize(y!);
+    if (!nhwc) y = y.transpose([0, 3, 1, 2]);
     return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
   }
 
@@ -490,10 +477,10 @@ export function convTranspose2d(
     });
   const rowPh = phases(kh, sh, dh, ph), colPh = phases(kw, sw, dw, pw);
   const a = Math.ceil(ho / sh), b = Math.ceil(wo / sw); // per-phase output grid (cropped at the end)
-  if (useNarrow(c, cout, kh, kw, h, w, nhwc)) {
-    // phase (bh, bw): y[n, o, a, b] = sum over its taps of Z[n, i, j, o, a - e_i, b - e_j]
+  if (useNarrow(c, cout, kh, kw)) {
+    // phase (bh, bw): y[n, a, b, o] = sum over its taps of Z[n, a - e_i, b - e_j, i, j, o] (channels last)
     const wt = materialize(weight.transpose([2, 3, 0, 1])); // [kh, kw, Cin, Cout]
-    const z = narrowProducts(x, wt, nhwc);
+    const z = narrowProducts(nhwc ? x : x.transpose([0, 2, 3, 1]), wt);
     wt.dispose();
     const outs: Array[] = [];
     for (let bh = 0; bh < sh; bh++) {
@@ -501,23 +488,20 @@ export function convTranspose2d(
         let yp: Array | null = null;
         for (const ti of rowPh[bh]) {
           for (const tj of colPh[bw]) {
-            const t = shifted(z.tap(ti.i, tj.i), -ti.e, -tj.e, a, b, nhwc);
+            const t = shifted(z.tap(ti.i, tj.i), -ti.e, -tj.e, a, b);
             yp = yp ? yp.add(t) : t;
           }
         }
-        outs.push(yp ?? np.zeros(nhwc ? [n, a, b, cout] : [n, cout, a, b], { dtype }));
+        outs.push(yp ?? np.zeros([n, a, b, cout], { dtype }));
       }
     }
     z.done();
-    let y = outs[0];
-    if (outs.length > 1) {
-      y = nhwc
-        ? np.stack(outs, 0).reshape([sh, sw, n, a, b, cout]).transpose([2, 3, 0, 4, 1, 5]).reshape([n, a * sh, b * sw, cout])
-        : np.stack(outs, 0).reshape([sh, sw, n, cout, a, b]).transpose([2, 3, 4, 0, 5, 1]).reshape([n, cout, a * sh, b * sw]);
-    }
-    if (a * sh !== ho || b * sw !== wo) y = nhwc ? y.slice([], [0, ho], [0, wo], []) : y.slice([], [], [0, ho], [0, wo]);
-    if (bias) y = y.add(nhwc ? bias : bias.reshape([cout, 1, 1]));
+    let y = outs.length === 1 ? outs[0] : np.stack(outs, 0).reshape([sh, sw, n, a, b, cout])
+      .transpose([2, 3, 0, 4, 1, 5]).reshape([n, a * sh, b * sw, cout]);
+    if (a * sh !== ho || b * sw !== wo) y = y.slice([], [0, ho], [0, wo], []);
+    if (bias) y = y.add(bias);
     y = materialize(y);
+    if (!nhwc) y = y.transpose([0, 3, 1, 2]);
     return unbatched ? y.reshape(nhwc ? [ho, wo, cout] : [cout, ho, wo]) : y;
   }
   const eMax = (ph_: { e: number }[][]) => Math.max(0, ...ph_.flat().map((t) => t.e));
