@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, fromData, toData, disposeTree } from "../src/engine/index.js";
 import { main } from "../src/cli/main.js";
-import { validateConfig } from "../src/train/config.js";
+import { validateConfig, parseSetting } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
-import { openRun, createModel, dataInfo } from "../src/train/run.js";
+import { openRun, createModel, dataInfo, loadRunData } from "../src/train/run.js";
 import { silentProgress } from "../src/train/progress.js";
 import { spritesDataset } from "../src/data/sprites.js";
 import { sliceSplit } from "../src/data/dataset.js";
@@ -161,6 +161,17 @@ test("encode and score reject an input whose image shape is not the model's, wit
   const csv = join(dir, "bad.csv");
   writeFileSync(csv, "a,b\n1,2\n");
   assert.equal((await cli("score", runs.ae, "--input", csv, "--out", join(dir, "s.csv"))).code, 1);
+});
+
+test("excludeClasses leaves those labels out of train and valid; test keeps every class", async () => {
+  assert.deepEqual(parseSetting("excludeClasses=3"), ["excludeClasses", [3]]);
+  const data = await loadRunData(validateConfig({ dataset: "sprites", excludeClasses: [1, 3] }));
+  for (const name of ["train", "valid"] as const) {
+    const labels = [...data.splits[name]!.labels!];
+    assert.ok(labels.length > 0 && labels.every((l) => l !== 1 && l !== 3), `${name} has no 1 or 3`);
+    assert.equal(labels.length, [...sprites.splits[name]!.labels!].filter((l) => l !== 1 && l !== 3).length);
+  }
+  assert.deepEqual([...data.splits.test!.labels!], [...testSplit.labels!]);
 });
 
 // ---------------------------------------------------------------- AUROC
