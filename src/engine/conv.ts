@@ -1,36 +1,37 @@
 // 2-D convolution and transposed convolution on matrix products, with PyTorch's semantics
-// (torch.nn.functional.conv2d / conv_transpose2d): NCHW activations, weights [Cout, Cin, kh, kw] and
-// [Cin, Cout, kh, kw], optional bias [Cout], stride / padding / dilation (and output padding) as a
-// number or an [h, w] pair. Every array argument is consumed (jax-js convention).
+// (torch.nn.functional.conv2d / conv_transpose2d): NCHW activations (or NHWC with `layout`),
+// weights [Cout, Cin, kh, kw] and [Cin, Cout, kh, kw], optional bias [Cout], stride / padding /
+// dilation (and output padding) as a number or an [h, w] pair. Every array argument is consumed
+// (jax-js convention).
 //
 // Why not lax.conv: on the wasm backend it compiles to one kernel that gathers the input through a
 // strided, masked view for every multiply-add, 10-100x slower than a matmul of the same size.
 //
 // How (measured on jax-js 0.1.25's wasm backend, one thread; see bench/conv.ts):
 // - The engine's matmul kernel is fast (about 20-25 GFLOP/s, SIMD) when the output's fastest axis
-//   is read contiguously from one operand (a multiple of 4 wide) and both operands advance by a
+//   (a multiple of 4 wide) is read contiguously from one operand and both operands advance by a
 //   constant stride along the contraction. Kernels that read through masked (padded) or
 //   div/mod-heavy views run scalar at about 1-5 ns per element, and such a view fused into a
-//   matmul's inner loop is ruinous. So every matmul here reads plain buffers or offset slices.
-// - Channels last inside: each layer writes its zero-padded input once as planes [N, S, L, Cin]
-//   (S = 1, or stride^2 space-to-depth phase planes for a strided conv2d), and computes each kernel
-//   tap as [N, q, Cin] @ [Cin, Cout] on a *flat shift* of a plane: output position p of the
-//   (padded-width) output grid reads plane position p + offset(tap). Tap operands are offset
-//   slices of one buffer; the products are summed in the matmuls' epilogues; the grid's extra
-//   columns are cropped by a view; the result is written once in NCHW order. The weights are
-//   shared across the batch (3-D @ 2-D), so the weight gradient is one contraction over all rows.
-// - Transposed convolution with stride s: s*s sub-pixel (phase) convolutions, each a stride-1
-//   flat-shift conv of the padded input with the taps that land on that output phase; the phases
-//   are stacked and the interleave is a view, written once in NCHW order. No zero insertion, no
-//   col2im scatter: the multiply count equals the direct method's.
-// - Narrowing layers (kh*kw*Cout < Cin, e.g. a decoder's last layer to 1 channel) instead compute
-//   all taps' products in one matmul over the unpadded NCHW input and sum shifted views of them
-//   (see `narrowProducts`, `sumOfTaps`), which keeps the backward pass's masked sums small.
+//   matmul's inner loop is ruinous. So every matmul here reads plain buffers or strided windows.
+// - jax-js contracts the last axis of both matmul operands, so channels last is the natural
+//   layout: each layer writes its zero-padded input once as channels-last planes [N, H', W', Cin]
+//   (stride^2 space-to-depth phase planes for a strided conv2d, one buffer each), and computes
+//   each kernel tap as a matmul of a shifted window of a plane, [N, Ho, Wo, Cin] @ [Cin, Cout],
+//   summed in the matmuls' epilogues (`sumOfTaps`). The weights are shared across the batch, so
+//   each weight gradient is one contraction over all rows. NCHW input and output cost a
+//   transposition each (fused into the input pass; the output is a view the reader writes out).
+// - Transposed convolution with stride s: s*s sub-pixel (phase) convolutions, each a stride-1 conv
+//   of the padded input with the taps that land on that output phase; the phases are stacked and
+//   interleaved by one write. No zero insertion, no col2im scatter: the multiply count equals the
+//   direct method's.
+// - Narrowing layers (kh*kw*Cout < Cin, e.g. a decoder's last layer to 1 channel) compute all taps'
+//   products in one matmul over the unpadded input and sum shifted views of them
+//   (`narrowProducts`), which keeps the backward pass's masked sums small.
 // - The backward pass is jax-js autodiff of the above: matmuls for the weight and input gradients
 //   per tap, and one fused sum of shifted (padded) copies for the input gradient.
 // - `materialize` marks where a buffer must be written out: the padded input planes (so matmuls
 //   read plain buffers), the matmul outputs (so the backward pass writes the output gradient once
-//   in the matmuls' layout), and the final output (see its comment: a jax-js jit bug).
+//   in the matmuls' layout), and outputs after a crop (see its comment: a jax-js jit bug).
 import "./shims.js";
 import { numpy as np } from "@jax-js/jax";
 import type { Array } from "@jax-js/jax";
@@ -233,10 +234,10 @@ function checkArgs(fn: string, x: Array, weight: Array, bias: Array | null, inAx
  * - on the padded input planes and the weights, so the matmuls read plain buffers;
  * - on the matmul output, so that in the backward pass the cotangent is written once, in the
  *   matmuls' layout, for all taps (in the forward pass it fuses into the matmul's epilogue);
- * - on the final NCHW view, because jax-js 0.1.25's jit drops the mask of a pad (the transpose of
- *   our crops) applied to a constant: jit(grad(x => sum(x.slice([0, 2]))))(ones(3)) gives
- *   [1, 1, 1], not [1, 1, 0]. With this, the cotangent reaching the pads is always a buffer
- *   (costs one elementwise pass over the output gradient).
+ * - on outputs that were cropped (convTranspose2d's phase grid, the narrowing paths' windows),
+ *   because jax-js 0.1.25's jit drops the mask of a pad (the transpose of a crop) applied to a
+ *   constant: jit(grad(x => sum(x.slice([0, 2]))))(ones(3)) gives [1, 1, 1], not [1, 1, 0].
+ *   With this, the cotangent reaching the pads is always a buffer.
  */
 function materialize(x: Array): Array {
   return np.negative(np.negative(x));
