@@ -5,11 +5,11 @@
 // tested in test/distributions.test.ts; here gumbelSoftmax is checked against that distribution.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { init, np, grad, jit, keyFromSeed, splitKey, toData, fromData, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
+import { init, np, grad, jit, random, keyFromSeed, splitKey, toData, fromData, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
 import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { getModelFamily } from "../src/models/registry.js";
-import { gumbelSoftmax } from "../src/models/dvae.js";
+import { gumbelSoftmax, gumbelNoise } from "../src/models/dvae.js";
 import { RelaxedOneHotCategorical } from "../src/distributions/index.js";
 import { makeTrainStep } from "../src/train/step.js";
 import { adam } from "../src/optim/index.js";
@@ -37,6 +37,15 @@ test("gumbelSoftmax with a traced τ is RelaxedOneHotCategorical's sample, and t
   for (let i = 1; i < meanMax.length; i++) assert.ok(meanMax[i] > meanMax[i - 1], `E[max y] ${meanMax}`);
   assert.ok(meanMax[3] > 0.99, `E[max y] at τ = 0.01: ${meanMax[3]}`);
   sample.dispose();
+});
+
+test("Gumbel noise stays finite where the engine's draws u = 0 (random.gumbel gives +∞ there: key 7, entry 103009)", () => {
+  const n = 1 << 17;
+  const engine = data(random.gumbel(keyFromSeed(7), [n]));
+  const ours = data(gumbelNoise(keyFromSeed(7), [n]));
+  assert.equal(engine[103009], Infinity, "the engine's draw this test guards against");
+  assert.ok(ours.every(Number.isFinite));
+  assert.ok(ours.every((v, i) => i === 103009 || v === engine[i]), "the same noise everywhere else");
 });
 
 test("gumbelSoftmax hard: exactly one-hot forward, the relaxed sample's gradient backward, frequencies = softmax(l)", () => {

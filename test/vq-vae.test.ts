@@ -28,7 +28,7 @@ const trainSplit = sprites.splits.train!;
 const info: DataInfo = { imageShape: [1, 28, 28], numClasses: null };
 const data = (x: Tensor) => [...toData(x)];
 const build = (opts: Partial<ModelOptions>): Model => getModelFamily("vq-vae").create(modelOptionsSchema.parse(opts), info);
-const small = { hidden: [64], latent: 4, codePositions: 4, codebookSize: 16 };
+const small = { vqNets: "mlp" as const, hidden: [64], latent: 4, codePositions: 4, codebookSize: 16 };
 const vqConfig = (o: Partial<VqConfig> = {}): VqConfig =>
   ({ K: 3, D: 2, commitment: 0.25, ema: false, decay: 0.9, restart: false, threshold: 1, ...o });
 
@@ -227,6 +227,21 @@ test("encode gives code indices; decode(encode(x)) = reconstruct(x); sample need
   disposeTree(params);
 });
 
+test("conv nets: stride-2 convs give a 7×7 grid of code vectors (N = 49), mirrored by the decoder", () => {
+  const model = build({ vqNets: "conv", latent: 3, codebookSize: 8, convChannels: [4, 8] });
+  assert.equal(model.codeDim, 49);
+  const params = model.init(keyFromSeed(1));
+  assert.deepEqual(Object.keys(flattenParams(params)).filter((k) => !k.startsWith("encoder.") && !k.startsWith("decoder.")),
+    ["project.weight", "project.bias", "codebook"]);
+  const x = () => fromData(trainSplit.batch(Uint32Array.from([1, 2])), [2, 1, 28, 28]);
+  const codes = model.encode(params, { x: x() });
+  assert.deepEqual(codes.shape, [2, 49]);
+  const xr = model.decode(params, codes);
+  assert.deepEqual(xr.shape, [2, 1, 28, 28]);
+  assertClose(data(xr), data(model.reconstruct(params, { x: x() })), { rtol: 0, atol: 1e-6 });
+  disposeTree(params);
+});
+
 const priorConfig = (o: Partial<CodePriorConfig> = {}): CodePriorConfig =>
   ({ N: 3, K: 4, kind: "autoregressive", hidden: [32], epochs: 30, batchSize: 100, lr: 1e-2, seed: 0, ...o });
 
@@ -278,7 +293,7 @@ test("the code priors: independent counts vs an autoregressive prior that learns
 test("train writes prior.safetensors; the opened run samples through it; eval reports recon and mse", () => {
   const dir = join(mkdtempSync(join(tmpdir(), "latentkit-vq-")), "run");
   const r = runCli(["train", "--model", "vq-vae", "--dataset", "sprites", "--epochs", "1", "--latent", "4", "--out", dir,
-    "--set", "hidden=64", "--set", "codebookSize=16", "--set", "codePositions=4", "--set", "priorEpochs=1",
+    "--set", "vqNets=mlp", "--set", "hidden=64", "--set", "codebookSize=16", "--set", "codePositions=4", "--set", "priorEpochs=1",
     "--set", "priorHidden=32", "--set", "ema=true", "--set", "deadCodeRestart=true", "--set", "report=false", "--set", "evalLimit=200", "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(join(dir, "prior.safetensors")));

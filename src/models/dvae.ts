@@ -19,6 +19,15 @@ import { mlpNets } from "./nets.js";
 import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
 import type { ModelOptions } from "./options.js";
 
+// g = −log(−log u), u ~ U(0, 1). jax-js 0.1.25's random.gumbel draws u = 0 once in 2²³ draws
+// (about every 400 steps of a 20 × 10 dVAE at batch 100), which makes g = +∞ and the softmax NaN:
+// u is floored at 1e-20 (g ≤ 46; the probability cut off is 1e-20).
+/** Standard Gumbel noise of `shape`, always finite (the key is consumed). */
+export function gumbelNoise(key: Array, shape: number[]): Array {
+  const u = np.maximum(random.uniform(key, shape), 1e-20);
+  return np.log(np.log1p(u.neg()).neg()).neg();
+}
+
 // y = softmax((l + g) / τ), g ~ Gumbel(0, 1); hard: y_hard + (y − sg(y)).
 /**
  * The Gumbel-softmax sample of logits [..., K] (consumed) at a temperature τ given as an array
@@ -26,7 +35,7 @@ import type { ModelOptions } from "./options.js";
  * distributions/ is the same sample with a fixed number τ).
  */
 export function gumbelSoftmax(logits: Array, tau: Array, key: Array, hard: boolean): Array {
-  const g = random.gumbel(key, logits.shape).astype(logits.dtype);
+  const g = gumbelNoise(key, logits.shape).astype(logits.dtype);
   const y = jnn.softmax(logits.add(g).div(tau), -1);
   if (!hard) return y;
   const K = y.shape[y.ndim - 1];

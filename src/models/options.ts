@@ -39,6 +39,8 @@ export const modelOptionsSchema = z.object({
   deadCodeRestart: z.boolean().default(false).describe("VQ-VAE: restart unused codes from encoder outputs"),
   deadCodeThreshold: z.number().positive().default(1)
     .describe("VQ-VAE: a code is dead when its EMA count of assigned vectors per batch falls below this"),
+  vqNets: z.enum(["conv", "mlp"]).default("conv")
+    .describe("VQ-VAE nets: conv (a grid of code vectors, convChannels/convKernel) or mlp (hidden, codePositions)"),
   codePositions: positiveInt.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
   codePrior: z.enum(["autoregressive", "independent"]).default("autoregressive")
     .describe("VQ-VAE: prior over code indices fitted after training (MADE, or a categorical per position)"),

@@ -12,7 +12,9 @@ import { np, jit, refTree, splitKey, type Array } from "../engine/index.js";
 import { Bernoulli, gaussianLikelihood, type Distribution } from "../distributions/index.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { LatentkitError } from "../io/errors.js";
+import { initLinear, linear, type LinearParams } from "../nn/linear.js";
 import { activationSpec, pixels } from "./nets.js";
+import { convEncoder, convDecoder } from "./conv-nets.js";
 import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, nearestCodes, type VqConfig } from "./vq.js";
 import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
 import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
@@ -46,6 +48,39 @@ export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
     decode(params, zq) {
       const B = zq.shape[0];
       return mlp(params.decoder as MlpParams, zq.reshape([B, N * D]), { activation: decAct }).reshape([B, ...info.imageShape]);
+    },
+  };
+}
+
+/**
+ * Conv nets (conv-nets.ts): stride-2 'same' convs (convChannels) then a 1×1 projection to D give the
+ * h × w grid of code vectors (28 -> 14 -> 7 for two layers); the decoder mirrors it with transposed
+ * convs from the D-channel grid.
+ */
+export function convVqNets(options: ModelOptions, info: DataInfo): VqNets {
+  const D = options.latent;
+  const act = activationSpec(options.encoderActivation, options);
+  const encoder = convEncoder({ inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, padding: "same", activation: act });
+  const [c, h, w] = encoder.featureShape;
+  const N = h * w;
+  const decoder = convDecoder({
+    outputShape: info.imageShape, channels: [...options.convChannels].reverse(), startChannels: D, kernel: options.convKernel,
+    activation: activationSpec(options.decoderActivation, options),
+  });
+  return {
+    positions: N,
+    init(key) {
+      const [ke, kp, kd] = splitKey(key, 3);
+      return { encoder: encoder.init(ke), project: initLinear(kp, c, D), decoder: decoder.init(kd) };
+    },
+    encode(params, x) {
+      const B = x.shape[0];
+      const f = encoder.apply(params.encoder as Params, x); // [B, c, h, w]
+      return linear(params.project as LinearParams, np.transpose(f, [0, 2, 3, 1]).reshape([B * N, c])).reshape([B, N, D]);
+    },
+    decode(params, zq) {
+      const B = zq.shape[0];
+      return decoder.apply(params.decoder as Params, np.transpose(zq.reshape([B, h, w, D]), [0, 3, 1, 2]));
     },
   };
 }
@@ -179,5 +214,5 @@ export const vqVaeFamily: ModelFamily = {
   presets: {
     "vqvae-mlp": { hidden: [512], latent: 16, codePositions: 16, codebookSize: 128, commitment: 0.25 },
   },
-  create: (options, info) => makeVqVae(options, info, mlpVqNets(options, info)),
+  create: (options, info) => makeVqVae(options, info, options.vqNets === "conv" ? convVqNets(options, info) : mlpVqNets(options, info)),
 };
