@@ -160,6 +160,26 @@ test("klSparsity is Σ_j ρ log(ρ/ρ̂_j) + (1−ρ) log((1−ρ)/(1−ρ̂_j))
   assertClose([toNumber(klSparsity(rho, fromData([rho, rho], [2])))], [0], { atol: 1e-6 });
 });
 
+test("sparse-ae penalties: w Σ_j KL(ρ‖ρ̂_j) on the batch-mean code, or w mean_batch Σ_j |h_j|", () => {
+  const info: DataInfo = { imageShape: [1, 3, 3], numClasses: null };
+  const u = seededRandom(5);
+  const x = Float32Array.from({ length: 6 * 9 }, () => u());
+  for (const sparsity of ["kl", "l1"] as const) {
+    const model = build("sparse-ae", { hidden: [5], latent: 4, sparsity, sparsityWeight: 0.5, sparsityTarget: 0.2 }, info);
+    const params = model.init(keyFromSeed(2));
+    const h = toData(model.encode(params, { x: fromData(x, [6, 1, 3, 3]) }));
+    const rhoHat = [0, 1, 2, 3].map((j) => [0, 1, 2, 3, 4, 5].reduce((s, b) => s + h[b * 4 + j], 0) / 6);
+    const penalty = sparsity === "kl"
+      ? rhoHat.reduce((s, r) => s + 0.2 * Math.log(0.2 / r) + 0.8 * Math.log(0.8 / (1 - r)), 0)
+      : h.reduce((s, v) => s + Math.abs(v), 0) / 6;
+    const { loss, metrics } = model.loss(params, { x: fromData(x, [6, 1, 3, 3]) }, keyFromSeed(0), ctx());
+    assertClose([toNumber(metrics.sparsity)], [penalty], { rtol: 1e-4 }, `${sparsity} penalty`);
+    assertClose([toNumber(loss)], [toNumber(metrics.recon) + 0.5 * penalty], { rtol: 1e-5 }, `${sparsity} loss`);
+    toNumber(metrics.mean_code);
+    disposeTree(params);
+  }
+});
+
 test("a sparse AE's mean code activation lands within 0.02 of the target ρ", (t) => {
   const rho = 0.1;
   const model = build("sparse-ae", { hidden: [128], latent: 32, sparsity: "kl", sparsityTarget: rho, sparsityWeight: 30 });
@@ -321,7 +341,7 @@ test("stacked-ae: a pretraining stage changes only its own layers (E_k and the m
   disposeTree(after);
 });
 
-test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrain.json), lower stage losses each epoch", async () => {
+test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrain.json), lower stage losses each epoch, none on resume", async () => {
   const dir = mkdtempSync(join(tmpdir(), "lk-stacked-"));
   const config = validateConfig({ model: "stacked-ae", hidden: [64], latent: 8, pretrainEpochs: 2, epochs: 1, batchSize: 100, report: false });
   const data = { ...sprites, splits: { train: firstSprites(2000), valid: undefined, test: undefined } };
@@ -332,6 +352,14 @@ test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrai
   assert.deepEqual(log.map((l) => [l.stage, l.epoch]), [["layer 1/2", 1], ["layer 1/2", 2], ["layer 2/2", 1], ["layer 2/2", 2]]);
   assert.ok(log[1].loss < log[0].loss && log[3].loss < log[2].loss, JSON.stringify(log));
   assert.equal(r.state.epoch, 1);
+  // resuming continues the fine-tuning: no second pretraining
+  const lines: string[] = [];
+  const spy = { ...silentProgress, log: (l: string) => { lines.push(l); } };
+  const resumed = await train({ config: { ...config, epochs: 2 }, runDir: join(dir, "run"), model, data, resume: true, progress: spy });
+  disposeTree(resumed.params);
+  assert.equal(resumed.state.epoch, 2);
+  assert.deepEqual(lines.filter((l) => l.startsWith("pretrain")), []);
+  assert.ok(lines.some((l) => l.startsWith("epoch 2/2")), lines.join("; "));
 });
 
 // ---------------------------------------------------------------- conv-ae
