@@ -7,16 +7,23 @@
 //   ELBO(q) = log p(x) − KL(q(z|x) ‖ p(z|x))
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, np, fromData, toData, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
+import { init, np, fromData, toData, toNumber, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { linear, type LinearParams } from "../src/nn/linear.js";
 import { makeSplit, type Split } from "../src/data/dataset.js";
 import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
 import { modelOptionsSchema } from "../src/models/options.js";
 import type { Model, Params } from "../src/models/types.js";
 import { evaluate, LogSumExp } from "../src/eval/evaluate.js";
+import { trainClassifier, classifierAccuracy, classConditionalAccuracy } from "../src/eval/classifier.js";
+import { openRun } from "../src/train/run.js";
+import { findPreset, getModelFamily } from "../src/models/registry.js";
+import { loadDatasetSync } from "../src/data/registry.js";
+import { batches } from "../src/data/loader.js";
+import { makeTrainStep } from "../src/train/step.js";
+import { adam } from "../src/optim/index.js";
 import { randn } from "./helpers/numeric.js";
 import { runCli } from "./helpers/cli.js";
 
@@ -249,3 +256,92 @@ test("evaluation does not change the parameters", () => {
   assert.deepEqual(toData((params.encLogVar as Array).ref), before[1]);
   disposeTree(params);
 });
+
+// ---------------------------------------------------------------- the whole pipeline
+
+test("train (a few steps) then `eval --json` on sprites: the contract's keys, nll ≤ −elbo up to noise", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "latentkit-eval-"));
+  // (test/train.test.ts runs the vae through the same commands; here the conditional model, whose labels
+  // travel through training, the end-of-run evaluation and eval)
+  for (const [model, extra] of [["cvae", ["--set", "conditionalPrior=class-mean"]]] as const) {
+    const run = join(tmp, model);
+    const tr = runCli(["train", "--model", model, "--dataset", "sprites", "--epochs", "1", "--latent", "4", "--set", "hidden=64",
+      "--batch-size", "128", "--set", "report=false", "--set", "evalIsSamples=0", ...extra, "--out", run, "--quiet"]);
+    assert.equal(tr.code, 0, `train ${model}: ${tr.stderr}`);
+    const ev = runCli(["eval", run, "--json", "--limit", "300", "--is-samples", "100"]);
+    assert.equal(ev.code, 0, `eval ${model}: ${ev.stderr}`);
+    const out = JSON.parse(ev.stdout);
+    for (const k of ["split", "n", "elbo", "nll", "is_samples", "recon", "kl", "active_units"]) assert.ok(k in out, `${model}: missing ${k}`);
+    assert.equal(out.split, "test");
+    assert.equal(out.n, 300);
+    assert.equal(out.is_samples, 100);
+    assert.ok(out.kl > 0 && out.recon > 0 && Number.isInteger(out.active_units));
+    // the IS estimate is a tighter bound than the ELBO: −log p(x) ≤ −ELBO, up to the ELBO's one-sample noise
+    assert.ok(out.nll <= -out.elbo + 0.5, `${model}: nll ${out.nll} > −elbo ${-out.elbo}`);
+  }
+});
+
+// ---------------------------------------------------------------- conditional generation, judged
+
+/** Trains `model` for `epochs` over the first `limit` examples of each epoch's order (Adam, jitted step). */
+function fit(model: Model, split: Split, { epochs, limit, batchSize = 100, lr = 1e-3, seed = 0 }: { epochs: number; limit?: number; batchSize?: number; lr?: number; seed?: number }): Params {
+  const optimizer = adam();
+  const step = makeTrainStep(model, optimizer, null);
+  let params = model.init(keyFromSeed(seed));
+  let state = optimizer.init(params);
+  let key = keyFromSeed(seed + 1);
+  const scalar = (v: number) => np.array(v, { dtype: np.float32 });
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const b of batches(split, { batchSize, seed, epoch, dropLast: true, limit })) {
+      const [next, k] = splitKey(key);
+      key = next;
+      const out = step(params, state, b.x, b.y!, k, scalar(lr), scalar(1), scalar(1));
+      params = out.params;
+      state = out.optState as typeof state;
+      toNumber(out.loss); // a read each step keeps the engine's queue of pending work short
+      disposeTree([out.gradNorm, out.metrics]);
+    }
+  }
+  key.dispose();
+  disposeTree(state);
+  (step as unknown as { dispose?: () => void }).dispose?.();
+  return params;
+}
+
+const dataRoot = process.env.LATENTKIT_DATA;
+const fashion = dataRoot && existsSync(join(dataRoot, "fashion-mnist")) ? loadDatasetSync("fashion-mnist", { dataDir: dataRoot }) : undefined;
+// LATENTKIT_CVAE_RUN=RUN judges a cvae trained by `latentkit train` on fashion-mnist at the full
+// budget against the issue's bar (docs/results-vae.md); without it a small model is trained here.
+const cvaeRun = process.env.LATENTKIT_CVAE_RUN;
+
+test("cvae on fashion-mnist: samples generated for each class are recognised as that class by a separately trained classifier",
+  { skip: fashion ? false : "fashion-mnist is not in $LATENTKIT_DATA" }, async (t) => {
+    const train = fashion!.splits.train!, test = fashion!.splits.test!;
+    // the judge: an MLP trained on 20,000 training images, checked on held-out test images
+    const judge = trainClassifier(train, 10, { hidden: [256], epochs: 2, limit: 20000, seed: 1 });
+    const testAccuracy = classifierAccuracy(judge, test, { limit: 2000 });
+    assert.ok(testAccuracy > 0.8, `the classifier itself is too weak: ${testAccuracy}`);
+
+    let model: Model, params: Params, budget: string, bar: number;
+    if (cvaeRun) {
+      const run = await openRun(cvaeRun);
+      assert.equal(run.config.dataset, "fashion-mnist");
+      ({ model, params } = run);
+      budget = `${cvaeRun} (${run.config.preset ?? run.config.model}, ${run.config.epochs} epochs)`;
+      bar = 0.8; // the issue's bar, at the full budget
+    } else {
+      // seed 000's CVAE with seed 002's class-mean prior, 2 epochs over 20,000 images: a small budget
+      // (the full-budget run reaches the issue's 80%, docs/results-vae.md), so a lower bar here: twice
+      // as often as chance would be 20%
+      const { values } = findPreset("seed-cvae");
+      model = getModelFamily("cvae").create(modelOptionsSchema.parse({ ...values, conditionalPrior: "class-mean" }), { imageShape: [1, 28, 28], numClasses: 10 });
+      params = fit(model, train, { epochs: 2, limit: 20000 });
+      budget = "seed-cvae + class-mean prior, 2 epochs over 20,000 images";
+      bar = 0.4;
+    }
+    const { accuracy, rightPerClass, perClass } = classConditionalAccuracy(model, params, judge, { perClass: 100, seed: 5 });
+    t.diagnostic(`${budget}: samples recognised as their class ${(100 * accuracy).toFixed(1)}% ` +
+      `(per class, of ${perClass}: ${rightPerClass.join(" ")}); the classifier's test accuracy ${(100 * testAccuracy).toFixed(1)}%`);
+    assert.ok(accuracy >= bar, `only ${(100 * accuracy).toFixed(1)}% of the CVAE's samples are recognised as their class (bar ${100 * bar}%)`);
+    disposeTree([params, judge.params]);
+  });

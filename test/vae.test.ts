@@ -5,6 +5,9 @@
 // against posterior collapse is measured.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, fromData, toData, toNumber, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
 import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
@@ -17,6 +20,10 @@ import { adam } from "../src/optim/index.js";
 import { spritesDataset } from "../src/data/sprites.js";
 import { batches } from "../src/data/loader.js";
 import { evaluate } from "../src/eval/evaluate.js";
+import { loadDataset } from "../src/data/registry.js";
+import { resolveConfig, createModel, dataInfo } from "../src/train/run.js";
+import { train } from "../src/train/trainer.js";
+import { silentProgress } from "../src/train/progress.js";
 import { trainClassifier, predictClasses } from "../src/eval/classifier.js";
 import { conv2dKeras, convTranspose2dSame, convOutSize, samePadding } from "../src/models/conv-nets.js";
 import { initConv2d, initConvTranspose2d } from "../src/nn/conv.js";
@@ -345,4 +352,36 @@ test("conv-vae: the configurable architecture fits other sizes and channel count
     disposeTree(p);
   }
   assert.throws(() => create("conv-vae", { convChannels: [8, 8, 8, 8] }, mnist), /turns 2x2 into 0x0/);
+});
+
+// ---------------------------------------------------------------- KL warm-up against posterior collapse
+
+test("KL warm-up avoids a posterior collapse that happens without it (β = 20 on sprites, same seed and budget)", async (t) => {
+  // With the full KL weight from the first step, the prior wins before the decoder has learned to use
+  // z: the posterior collapses onto N(0, I) (the code carries almost no information) and stays there.
+  // Warming β up from 0 over the first 200 of 405 steps lets the encoder learn a code first, which
+  // survives the full weight: a better optimum of the very objective both runs minimise.
+  const tmp = mkdtempSync(join(tmpdir(), "latentkit-warmup-"));
+  const data = await loadDataset("sprites");
+  const runWith = async (klWarmupSteps: number) => {
+    const config = resolveConfig({
+      flags: { model: "beta-vae", dataset: "sprites", epochs: 5, batchSize: 100, latent: 10, beta: 20, seed: 0 },
+      sets: ["hidden=128", `klWarmupSteps=${klWarmupSteps}`, "report=false"],
+    });
+    const model = createModel(config, dataInfo(data));
+    const r = await train({ config, runDir: join(tmp, `warmup-${klWarmupSteps}`), model, data, resume: false, progress: silentProgress });
+    const ev = evaluate(model, r.params, data.splits.test!, { isSamples: 0, seed: 1 });
+    disposeTree(r.params);
+    return { kl: ev.kl!, recon: ev.recon, objective: ev.recon + 20 * ev.kl!, activeUnits: ev.active_units! };
+  };
+  const cold = await runWith(0), warm = await runWith(200);
+  t.diagnostic(`without warm-up: KL ${cold.kl.toFixed(3)} nats, recon ${cold.recon.toFixed(1)}, recon + 20 KL ${cold.objective.toFixed(1)}, active units ${cold.activeUnits}/10`);
+  t.diagnostic(`with warm-up:    KL ${warm.kl.toFixed(3)} nats, recon ${warm.recon.toFixed(1)}, recon + 20 KL ${warm.objective.toFixed(1)}, active units ${warm.activeUnits}/10`);
+  // (a model that ignores z reconstructs sprites at about 135.5 nats; measured here: KL 0.17 -> 0.56,
+  // recon 131.0 -> 117.9, recon + 20 KL 134.5 -> 129.2, active units 6 -> 9)
+  assert.ok(cold.kl < 0.25, `without warm-up the posterior should have collapsed (KL ${cold.kl})`);
+  assert.ok(warm.kl > 2 * cold.kl, `with warm-up the code should carry information (KL ${warm.kl} vs ${cold.kl})`);
+  assert.ok(warm.recon < cold.recon - 8, `warm-up should reconstruct better: ${warm.recon} vs ${cold.recon}`);
+  assert.ok(warm.objective < cold.objective - 2, `warm-up should reach a lower recon + β·KL: ${warm.objective} vs ${cold.objective}`);
+  assert.ok(warm.activeUnits > cold.activeUnits, `active units ${warm.activeUnits} (warm-up) vs ${cold.activeUnits}`);
 });

@@ -4,11 +4,12 @@
 //   loss = mean_batch( −log softmax(f(x))_y )      (cross-entropy)
 //
 // by Adam in one jitted step. It knows nothing of the generative model it judges.
-import { jit, valueAndGrad, np, jnn, keyFromSeed, refTree, disposeTree, toData, type Array } from "../engine/index.js";
+import { jit, valueAndGrad, np, jnn, keyFromSeed, refTree, disposeTree, toData, toNumber, type Array } from "../engine/index.js";
 import { batches } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { adam } from "../optim/index.js";
+import type { Model, Params } from "../models/types.js";
 
 export type ClassifierOptions = {
   hidden?: number[]; // hidden layer sizes (default [256])
@@ -51,7 +52,7 @@ export function trainClassifier(split: Split, numClasses: number, opts: Classifi
       const out = step(params, state, b.x, b.y!);
       params = out.params as MlpParams;
       state = out.state as typeof state;
-      out.loss.dispose();
+      toNumber(out.loss); // reading a value each step keeps jax-js's queue of pending work from growing
     }
   }
   step.dispose();
@@ -74,4 +75,22 @@ export function classifierAccuracy(c: Classifier, split: Split, opts: { limit?: 
     n += pred.length;
   }
   return right / Math.max(1, n);
+}
+
+/**
+ * How often a conditional model's samples are recognised as the class they were generated for:
+ * `perClass` samples of each class (z from the prior, labels given), classified by `judge`.
+ * Returns the overall fraction and the count right per class. params borrowed.
+ */
+export function classConditionalAccuracy(
+  model: Model, params: Params, judge: Classifier, { perClass = 100, seed = 0 }: { perClass?: number; seed?: number } = {},
+): { accuracy: number; rightPerClass: number[]; perClass: number } {
+  if (!model.sample || !model.conditional) throw new Error(`${model.family} does not sample by label`);
+  const K = judge.numClasses;
+  const labels = Int32Array.from({ length: K * perClass }, (_, i) => Math.floor(i / perClass));
+  const samples = model.sample(refTree(params), keyFromSeed(seed), labels.length, np.array(labels, { dtype: np.int32 }));
+  const predicted = predictClasses(judge, samples);
+  const rightPerClass = globalThis.Array.from({ length: K }, () => 0);
+  predicted.forEach((p, i) => { if (p === labels[i]) rightPerClass[labels[i]]++; });
+  return { accuracy: rightPerClass.reduce((a, b) => a + b, 0) / labels.length, rightPerClass, perClass };
 }
