@@ -44,6 +44,8 @@ test("training 2 epochs straight and 1 epoch + resume 1 epoch give the same para
   assert.deepEqual(metricsWithoutTime(resumed), metricsWithoutTime(straight));
   const state = JSON.parse(readFileSync(join(resumed, "state.json"), "utf8"));
   assert.equal(state.epoch, 2);
+  // config.json records the configuration in force: the extended epoch count.
+  assert.equal(JSON.parse(readFileSync(join(resumed, "config.json"), "utf8")).epochs, 2);
   for (const f of ["config.json", "model.safetensors", "optimizer.safetensors", "state.json", "metrics.jsonl", "best.safetensors", "eval.json"]) {
     assert.ok(existsSync(join(resumed, f)), `run folder lacks ${f}`);
   }

@@ -97,9 +97,11 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     // metrics.jsonl may hold lines past the checkpoint (a kill after the append): keep those up to it.
     const lines = readJsonLines(join(runDir, METRICS_FILE)) as { epoch: number }[];
     writeFileAtomic(join(runDir, METRICS_FILE), lines.filter((l) => l.epoch <= state.epoch).map((l) => JSON.stringify(l) + "\n").join(""));
-  } else {
+  }
+  // The configuration in force (a resume may have extended the epochs or changed the learning rate).
+  writeJsonAtomic(join(runDir, CONFIG_FILE), { ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
+  if (!args.resume) {
     if (existsSync(join(runDir, METRICS_FILE))) rmSync(join(runDir, METRICS_FILE));
-    writeJsonAtomic(join(runDir, CONFIG_FILE), { ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
     // Greedy pretraining (stacked-ae) happens once, before epoch 1; a resumed run has it in its checkpoint.
     if (model.pretrainStages?.length) {
       const pre = pretrain(model, params, train, config, progress);
