@@ -38,8 +38,16 @@ const MODELS = {
   vae: ["--preset", "seed-vae"],
 } as const;
 
+/** Runs a latentkit command in this process; its stdout lines go to stderr (stdout is the table). */
 async function cli(argv: string[]): Promise<void> {
-  const code = await main(argv);
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await main(argv);
+  } finally {
+    process.stdout.write = write;
+  }
   if (code !== 0) throw new Error(`latentkit ${argv.join(" ")} exited with ${code}`);
 }
 

@@ -57,8 +57,11 @@ const results: Record<string, Record<string, number>> = {};
 for (const [name, flags] of MODELS) {
   const run = join(OUT, name);
   if (!existsSync(join(run, "eval.json"))) {
+    // (the command's stdout line goes to stderr: stdout is the table)
+    const write = process.stdout.write;
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
     const code = await main(["train", ...flags, ...ARCH, "--dataset", "fashion-mnist", "--epochs", EPOCHS,
-      "--set", "report=false", "--set", "evalLimit=1000", "--out", run, "--quiet"]);
+      "--set", "report=false", "--set", "evalLimit=1000", "--out", run, "--quiet"]).finally(() => { process.stdout.write = write; });
     if (code !== 0) throw new Error(`training ${name} failed (${code})`);
   }
   const r = await openRun(run);
