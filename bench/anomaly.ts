@@ -15,7 +15,7 @@
 // OUT/anomaly.json.
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { main } from "../src/cli/main.js";
+import { latentkit as cli } from "./cli.js";
 import { auroc } from "../src/eval/auroc.js";
 import { NAMED_DATASETS } from "../src/data/registry.js";
 
@@ -37,19 +37,6 @@ const MODELS = {
     "--set", "decoderActivation=relu", "--set", "likelihood=bernoulli"],
   vae: ["--preset", "seed-vae"],
 } as const;
-
-/** Runs a latentkit command in this process; its stdout lines go to stderr (stdout is the table). */
-async function cli(argv: string[]): Promise<void> {
-  const write = process.stdout.write;
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await main(argv);
-  } finally {
-    process.stdout.write = write;
-  }
-  if (code !== 0) throw new Error(`latentkit ${argv.join(" ")} exited with ${code}`);
-}
 
 function trained(run: string): boolean {
   if (!existsSync(join(run, "state.json"))) return false;

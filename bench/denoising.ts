@@ -10,7 +10,7 @@
 // masking 25% and 50%, Gaussian σ = 0.3 and 0.5. Runs go to OUT/<model> and are reused.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { main } from "../src/cli/main.js";
+import { latentkit } from "./cli.js";
 import { openRun } from "../src/train/run.js";
 import { loadDataset } from "../src/data/registry.js";
 import { fromData, toData, disposeTree } from "../src/engine/index.js";
@@ -57,12 +57,8 @@ const results: Record<string, Record<string, number>> = {};
 for (const [name, flags] of MODELS) {
   const run = join(OUT, name);
   if (!existsSync(join(run, "eval.json"))) {
-    // (the command's stdout line goes to stderr: stdout is the table)
-    const write = process.stdout.write;
-    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-    const code = await main(["train", ...flags, ...ARCH, "--dataset", "fashion-mnist", "--epochs", EPOCHS,
-      "--set", "report=false", "--set", "evalLimit=1000", "--out", run, "--quiet"]).finally(() => { process.stdout.write = write; });
-    if (code !== 0) throw new Error(`training ${name} failed (${code})`);
+    await latentkit(["train", ...flags, ...ARCH, "--dataset", "fashion-mnist", "--epochs", EPOCHS,
+      "--set", "report=false", "--set", "evalLimit=1000", "--out", run, "--quiet"]);
   }
   const r = await openRun(run);
   results[name] = {};

@@ -14,7 +14,7 @@
 // OUT/<act>-<variant>-<seed> and are reused when already complete.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { main } from "../src/cli/main.js";
+import { latentkit as cli } from "./cli.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -30,20 +30,6 @@ const ACTS = opt("--acts", "relu,sigmoid").split(",");
 const SEEDS = opt("--seeds", "0").split(",");
 const OUT = opt("--out", "/tmp/latentkit-stacked");
 const L = HIDDEN.split(",").length + 1;
-
-async function cli(argv: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await main(argv);
-  } finally {
-    process.stdout.write = write;
-  }
-  if (code !== 0) throw new Error(`latentkit ${argv.join(" ")} exited with ${code}`);
-  return chunks.join("");
-}
 
 type Row = { act: string; variant: string; seed: string; passes: number; recon: number; mse: number; valid_bce: number; wall_s: number };
 const rows: Row[] = [];

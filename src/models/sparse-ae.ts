@@ -32,7 +32,7 @@ export const sparseAeFamily: ModelFamily = {
   name: "sparse-ae",
   description: "sparse autoencoder: sigmoid codes with a KL(ρ‖ρ̂_j) sparsity penalty toward mean activation ρ, or L1 on the code",
   presets: {
-    "sparse-kl": { sparsity: "kl", sparsityTarget: 0.05, sparsityWeight: 1, latent: 64 },
+    "sparse-kl": { sparsity: "kl", sparsityTarget: 0.1, sparsityWeight: 30, latent: 64 }, // w as in test/ae.test.ts
     "sparse-l1": { sparsity: "l1", sparsityWeight: 0.1, latent: 64 },
   },
   create: (options, info) => makeAutoencoder({
