@@ -44,8 +44,8 @@ export const modelOptionsSchema = z.object({
   codePositions: positiveInt.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
   codePrior: z.enum(["autoregressive", "independent"]).default("autoregressive")
     .describe("VQ-VAE: prior over code indices fitted after training (MADE, or a categorical per position)"),
-  priorHidden: z.array(positiveInt).default([512]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
-  priorEpochs: positiveInt.default(10).describe("VQ-VAE: epochs of code-prior training after the autoencoder"),
+  priorHidden: z.array(positiveInt).default([256]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
+  priorEpochs: positiveInt.default(5).describe("VQ-VAE: epochs of code-prior training after the autoencoder"),
   categoricals: positiveInt.default(20).describe("dVAE: N categorical latents"),
   classes: positiveInt.default(10).describe("dVAE: K classes per latent"),
   temperature: z.number().positive().default(1).describe("dVAE: initial Gumbel-softmax temperature"),

@@ -212,7 +212,9 @@ export const vqVaeFamily: ModelFamily = {
   name: "vq-vae",
   description: "VQ-VAE: nearest-codebook quantisation with the straight-through gradient; EMA codebook and dead-code restarts as options; samples through a prior over codes fitted after training",
   presets: {
-    "vqvae-mlp": { hidden: [512], latent: 16, codePositions: 16, codebookSize: 128, commitment: 0.25 },
+    /** The recorded runs' model (docs/results-discrete.md): a 7×7 grid of 8-d vectors, 64 codes, EMA, restarts. */
+    "vqvae-conv-small": { vqNets: "conv", convChannels: [16, 32], latent: 8, codebookSize: 64, ema: true, deadCodeRestart: true },
+    "vqvae-mlp": { vqNets: "mlp", hidden: [512], latent: 16, codePositions: 16, codebookSize: 128, ema: true, deadCodeRestart: true },
   },
   create: (options, info) => makeVqVae(options, info, options.vqNets === "conv" ? convVqNets(options, info) : mlpVqNets(options, info)),
 };
