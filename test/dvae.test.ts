@@ -9,7 +9,8 @@ import { init, np, grad, jit, random, keyFromSeed, splitKey, toData, fromData, d
 import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { getModelFamily } from "../src/models/registry.js";
-import { gumbelSoftmax, gumbelNoise } from "../src/models/dvae.js";
+import { gumbelSoftmax } from "../src/models/dvae.js";
+import { gumbelNoise } from "../src/distributions/index.js";
 import { RelaxedOneHotCategorical } from "../src/distributions/index.js";
 import { makeTrainStep } from "../src/train/step.js";
 import { adam } from "../src/optim/index.js";

@@ -9,3 +9,4 @@ export { Categorical } from "./categorical.js";
 export { RelaxedOneHotCategorical } from "./relaxed_one_hot_categorical.js";
 export { kl, registerKl, klStandardNormal, klStandardNormalPerDim } from "./kl.js";
 export { softplus, logSigmoid, sigmoid } from "./stable.js";
+export { gumbelNoise } from "./gumbel.js";

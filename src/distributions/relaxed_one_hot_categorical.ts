@@ -2,6 +2,7 @@
 // relaxation of a one-hot Categorical on the simplex, with a reparameterised sample.
 import { np, jnn, lax, random, type Array } from "../engine/index.js";
 import { Distribution } from "./distribution.js";
+import { gumbelNoise } from "./gumbel.js";
 
 /** log Γ(K) = log (K − 1)! for a whole number K ≥ 1. */
 function logGammaInt(k: number): number {
@@ -45,7 +46,7 @@ export class RelaxedOneHotCategorical extends Distribution {
   // y = softmax((l + g) / τ),  g_k ~ Gumbel(0, 1) = −log(−log u)
   /** A point of the simplex `[...sampleShape, ...batchShape, K]`, differentiable wrt the logits. */
   override rsample(key: Array, sampleShape: number[] = []): Array {
-    const g = random.gumbel(key, [...sampleShape, ...this.shape]).astype(this.logits.dtype);
+    const g = gumbelNoise(key, [...sampleShape, ...this.shape]).astype(this.logits.dtype);
     return jnn.softmax(g.add(this.logits.ref).mul(1 / this.temperature), -1);
   }
 

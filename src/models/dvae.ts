@@ -14,19 +14,10 @@
 // posterior mode (one-hot argmax). Per-unit KL for active units: KL(q_n‖U) = Σ_k [q_k log(K q_k) −
 // q_k + 1/K], each term ≥ 0 (the Σ of −q_k + 1/K is 0).
 import { np, jnn, lax, random, type Array } from "../engine/index.js";
-import { Bernoulli, Categorical, gaussianLikelihood, kl, type Distribution } from "../distributions/index.js";
+import { Bernoulli, Categorical, gaussianLikelihood, gumbelNoise, kl, type Distribution } from "../distributions/index.js";
 import { mlpNets } from "./nets.js";
 import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
 import type { ModelOptions } from "./options.js";
-
-// g = −log(−log u), u ~ U(0, 1). jax-js 0.1.25's random.gumbel draws u = 0 once in 2²³ draws
-// (about every 400 steps of a 20 × 10 dVAE at batch 100), which makes g = +∞ and the softmax NaN:
-// u is floored at 1e-20 (g ≤ 46; the probability cut off is 1e-20).
-/** Standard Gumbel noise of `shape`, always finite (the key is consumed). */
-export function gumbelNoise(key: Array, shape: number[]): Array {
-  const u = np.maximum(random.uniform(key, shape), 1e-20);
-  return np.log(np.log1p(u.neg()).neg()).neg();
-}
 
 // y = softmax((l + g) / τ), g ~ Gumbel(0, 1); hard: y_hard + (y − sg(y)).
 /**
