@@ -310,35 +310,34 @@ function fit(model: Model, split: Split, { epochs, limit, batchSize = 100, lr = 
 
 const dataRoot = process.env.LATENTKIT_DATA;
 const fashion = dataRoot && existsSync(join(dataRoot, "fashion-mnist")) ? loadDatasetSync("fashion-mnist", { dataDir: dataRoot }) : undefined;
-// LATENTKIT_CVAE_RUN=RUN judges a cvae trained by `latentkit train` on fashion-mnist at the full
-// budget against the issue's bar (docs/results-vae.md); without it a small model is trained here.
+// LATENTKIT_CVAE_RUN=RUN judges a cvae trained by `latentkit train` on fashion-mnist instead of the
+// one trained here (docs/results-vae.md).
 const cvaeRun = process.env.LATENTKIT_CVAE_RUN;
 
 test("cvae on fashion-mnist: samples generated for each class are recognised as that class by a separately trained classifier",
   { skip: fashion ? false : "fashion-mnist is not in $LATENTKIT_DATA" }, async (t) => {
     const train = fashion!.splits.train!, test = fashion!.splits.test!;
-    // the judge: an MLP trained on 20,000 training images, checked on held-out test images
-    const judge = trainClassifier(train, 10, { hidden: [256], epochs: 2, limit: 20000, seed: 1 });
+    // the judge: an MLP (784-256-10) trained for 3 epochs on the 54,000 training images, checked on
+    // held-out test images (87% here: shirts, T-shirts, pullovers and coats are confused)
+    const judge = trainClassifier(train, 10, { hidden: [256], epochs: 3, seed: 1 });
     const testAccuracy = classifierAccuracy(judge, test, { limit: 2000 });
     assert.ok(testAccuracy > 0.8, `the classifier itself is too weak: ${testAccuracy}`);
 
-    let model: Model, params: Params, budget: string, bar: number;
+    let model: Model, params: Params, budget: string;
     if (cvaeRun) {
       const run = await openRun(cvaeRun);
       assert.equal(run.config.dataset, "fashion-mnist");
       ({ model, params } = run);
       budget = `${cvaeRun} (${run.config.preset ?? run.config.model}, ${run.config.epochs} epochs)`;
-      bar = 0.8; // the issue's bar, at the full budget
     } else {
-      // seed 000's CVAE with seed 002's class-mean prior, 2 epochs over 20,000 images: a small budget
-      // for a unit test, so a lower bar (4x chance); the full-budget runs and their numbers are in
-      // docs/results-vae.md
+      // seed 000's CVAE with seed 002's class-mean prior, 3 epochs over the training set (85.1% here;
+      // 65.7% after 1 epoch, 87.3% after 4; docs/results-vae.md)
       const { values } = findPreset("seed-cvae");
       model = getModelFamily("cvae").create(modelOptionsSchema.parse({ ...values, conditionalPrior: "class-mean" }), { imageShape: [1, 28, 28], numClasses: 10 });
-      params = fit(model, train, { epochs: 2, limit: 20000 });
-      budget = "seed-cvae + class-mean prior, 2 epochs over 20,000 images";
-      bar = 0.4;
+      params = fit(model, train, { epochs: 3 });
+      budget = "seed-cvae + class-mean prior, 3 epochs";
     }
+    const bar = 0.8; // the issue's bar
     const { accuracy, rightPerClass, perClass } = classConditionalAccuracy(model, params, judge, { perClass: 100, seed: 5 });
     t.diagnostic(`${budget}: samples recognised as their class ${(100 * accuracy).toFixed(1)}% ` +
       `(per class, of ${perClass}: ${rightPerClass.join(" ")}); the classifier's test accuracy ${(100 * testAccuracy).toFixed(1)}%`);
