@@ -380,6 +380,28 @@ test("conv-ae: the conv-vae's conv stack with a deterministic code; encode [B, l
   disposeTree(params);
 });
 
+test("conv-ae with convCode=grid: the VQ-VAE's encoder and decoder without the quantiser (a 7×7 grid of D-vectors)", () => {
+  const opts = { latent: 3, convChannels: [4, 8], convKernel: 3 };
+  const model = build("conv-ae", { ...opts, convCode: "grid" });
+  assert.equal(model.codeDim, 7 * 7 * 3);
+  const params = model.init(keyFromSeed(0));
+  const shapes = (p: Params) => Object.fromEntries(Object.entries(flattenParams(p)).map(([k, v]) => [k, v.shape]));
+  const vq = build("vq-vae", { ...opts, vqNets: "conv", codebookSize: 16 });
+  const vqParams = vq.init(keyFromSeed(0));
+  const vqShapes = shapes(vqParams);
+  // every weight of the grid AE is the VQ-VAE's, name and shape (the VQ-VAE adds the codebook)
+  for (const [name, shape] of Object.entries(shapes(params))) assert.deepEqual(vqShapes[name], shape, name);
+  assert.deepEqual(shapes(params)["project.weight"], [3, 8]); // the 1×1 projection to D
+  const { x } = testImages(2);
+  const code = model.encode(params, { x: x.ref });
+  assert.deepEqual(code.shape, [2, 147]);
+  const xr = model.decode(params, code);
+  assert.deepEqual(xr.shape, [2, 1, 28, 28]);
+  assert.ok(toData(xr).every((v) => v >= 0 && v <= 1));
+  disposeTree([params, vqParams]);
+  x.dispose();
+});
+
 test("conv-ae trains: the reconstruction loss falls over 40 steps", () => {
   const model = build("conv-ae", { latent: 8, convChannels: [4, 8], convKernel: 3 });
   const { x } = testImages(32);

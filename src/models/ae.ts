@@ -17,6 +17,8 @@ import type { Batch, DataInfo, LossOutput, Model, ModelFamily, Params, PretrainS
 
 /** The networks of a deterministic AE. */
 export type AeNets = {
+  /** numbers in a code, when not `latent` (conv-ae's grid code) */
+  codeDim?: number;
   init(key: Array): Params;
   /** f(x): the code [B, d]. x [B, C, H, W] consumed, params borrowed. */
   encode(params: Params, x: Array): Array;
@@ -88,7 +90,7 @@ export function makeAutoencoder(spec: AutoencoderSpec): Model {
     family: spec.family,
     options,
     info,
-    codeDim: options.latent,
+    codeDim: nets.codeDim ?? options.latent,
     probabilistic: false,
     conditional: false,
     init: (key) => nets.init(key),

@@ -6,14 +6,36 @@
 //   decoder  [Dense -> act], Dense(c0·h0·w0) -> act, Unflatten, (ConvT(k, s2, same) -> act) × n,
 //            ConvT(k, s1, same) -> logits (bernoulli) or the mean (gaussian)
 //   loss     mean_batch Σ_pixels ℓ(x, g(f(x)))
+//
+// With convCode = "grid" the code is instead the VQ-VAE's grid (conv-nets.ts convGridNets: 'same'
+// convs and a 1×1 projection to `latent` channels, h·w·latent numbers, flattened), so a conv AE and a
+// VQ-VAE can be compared on the same latent grid, continuous against quantised.
 import { splitKey } from "../engine/index.js";
-import { convDecoder, convEncoder } from "./conv-nets.js";
+import { convDecoder, convEncoder, convGridNets } from "./conv-nets.js";
 import { activationSpec } from "./nets.js";
 import { makeAutoencoder, type AeNets } from "./ae.js";
 import type { ModelOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params } from "./types.js";
 
+/** The grid code of convGridNets, flattened to [B, h·w·D] (and back for the decoder). */
+function convGridAeNets(options: ModelOptions, info: DataInfo): AeNets {
+  const grid = convGridNets({
+    inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, codeDim: options.latent,
+    encoderActivation: activationSpec(options.encoderActivation, options), decoderActivation: activationSpec(options.decoderActivation, options),
+  });
+  return {
+    codeDim: grid.positions * options.latent,
+    init: grid.init,
+    encode: (params, x) => {
+      const z = grid.encode(params, x);
+      return z.reshape([z.shape[0], grid.positions * options.latent]);
+    },
+    decode: (params, z) => grid.decode(params, z.reshape([z.shape[0], grid.positions, options.latent])),
+  };
+}
+
 export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
+  if (options.convCode === "grid") return convGridAeNets(options, info);
   const channels = options.convChannels;
   const dense = options.convDense > 0 ? [options.convDense] : [];
   const encoder = convEncoder({
@@ -36,7 +58,7 @@ export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
 
 export const convAeFamily: ModelFamily = {
   name: "conv-ae",
-  description: "convolutional autoencoder: strided conv encoder to a `latent`-unit code, transposed-conv decoder",
+  description: "convolutional autoencoder: strided conv encoder to a `latent`-unit code (or a grid of `latent`-d vectors), transposed-conv decoder",
   presets: {
     "conv-ae-small": { latent: 16, convChannels: [32, 64], convKernel: 3, convDense: 0, likelihood: "bernoulli" },
   },

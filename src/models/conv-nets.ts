@@ -178,3 +178,55 @@ export function convDecoder(spec: ConvDecoderSpec): ConvDecoder {
     },
   };
 }
+
+/** Encoder and decoder with a grid of code vectors: x [B, C, H, W] <-> z [B, N, D], N = h·w. */
+export type CodeGridNets = {
+  positions: number; // N
+  init(key: Array): Params;
+  /** z [B, N, D] of images x (consumed). */
+  encode(params: Params, x: Array): Array;
+  /** Decoder output before the link, [B, C, H, W], from z [B, N, D] (consumed). */
+  decode(params: Params, z: Array): Array;
+};
+
+export type CodeGridSpec = {
+  inputShape: Shape3;
+  channels: number[];
+  kernel: number;
+  /** D: channels of the code grid */
+  codeDim: number;
+  encoderActivation: ActivationSpec;
+  decoderActivation: ActivationSpec;
+};
+
+/**
+ * The VQ-VAE's conv nets (and conv-ae's grid code): stride-2 'same' convs, then a 1×1 projection to
+ * D channels, give the h × w grid of code vectors (28 -> 14 -> 7 for two layers); the decoder mirrors
+ * it with transposed convs from the D-channel grid.
+ */
+export function convGridNets(spec: CodeGridSpec): CodeGridNets {
+  const D = spec.codeDim;
+  const encoder = convEncoder({ inputShape: spec.inputShape, channels: spec.channels, kernel: spec.kernel, padding: "same", activation: spec.encoderActivation });
+  const [c, h, w] = encoder.featureShape;
+  const N = h * w;
+  const decoder = convDecoder({
+    outputShape: spec.inputShape, channels: [...spec.channels].reverse(), startChannels: D, kernel: spec.kernel,
+    activation: spec.decoderActivation,
+  });
+  return {
+    positions: N,
+    init(key) {
+      const [ke, kp, kd] = splitKey(key, 3);
+      return { encoder: encoder.init(ke), project: initLinear(kp, c, D), decoder: decoder.init(kd) };
+    },
+    encode(params, x) {
+      const B = x.shape[0];
+      const f = encoder.apply(params.encoder as Params, x); // [B, c, h, w]
+      return linear(params.project as LinearParams, np.transpose(f, [0, 2, 3, 1]).reshape([B * N, c])).reshape([B, N, D]);
+    },
+    decode(params, z) {
+      const B = z.shape[0];
+      return decoder.apply(params.decoder as Params, np.transpose(z.reshape([B, h, w, D]), [0, 3, 1, 2]));
+    },
+  };
+}

@@ -25,6 +25,8 @@ export const modelOptionsSchema = z.object({
   convChannels: z.array(positiveInt).default([32, 64]).describe("channels of the stride-2 conv layers of conv models"),
   convKernel: positiveInt.default(3).describe("kernel size of conv models"),
   convDense: z.number().int().min(0).default(0).describe("a dense hidden layer between conv stack and latent (0: none)"),
+  convCode: z.enum(["dense", "grid"]).default("dense")
+    .describe("conv-ae: the code as `latent` dense units, or an h × w grid of `latent`-channel vectors (the VQ-VAE's nets without the quantiser)"),
   noise: z.enum(["mask", "gaussian"]).default("mask").describe("DAE corruption: masking noise or additive Gaussian"),
   noiseLevel: z.number().min(0).default(0.3).describe("DAE: fraction of inputs zeroed (mask) or noise σ (gaussian)"),
   sparsity: z.enum(["kl", "l1"]).default("kl").describe("sparse AE penalty: KL(ρ‖ρ̂_j) on sigmoid codes, or L1 on codes"),

@@ -12,23 +12,15 @@ import { np, jit, refTree, splitKey, type Array } from "../engine/index.js";
 import { Bernoulli, gaussianLikelihood, type Distribution } from "../distributions/index.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { LatentkitError } from "../io/errors.js";
-import { initLinear, linear, type LinearParams } from "../nn/linear.js";
 import { activationSpec, pixels } from "./nets.js";
-import { convEncoder, convDecoder } from "./conv-nets.js";
+import { convGridNets, type CodeGridNets } from "./conv-nets.js";
 import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, nearestCodes, type VqConfig } from "./vq.js";
 import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
 import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
 import type { ModelOptions } from "./options.js";
 
 /** Encoder and decoder of a VQ-VAE: x [B, C, H, W] <-> code vectors [B, N, D]. */
-export type VqNets = {
-  positions: number; // N
-  init(key: Array): Params;
-  /** z_e [B, N, D] of images x (consumed). */
-  encode(params: Params, x: Array): Array;
-  /** Decoder output before the link, [B, C, H, W], from z_q [B, N, D] (consumed). */
-  decode(params: Params, zq: Array): Array;
-};
+export type VqNets = CodeGridNets;
 
 /** MLP nets: x -> hidden... -> N·D (reshaped [B, N, D]); N·D -> reversed hidden... -> x. */
 export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
@@ -52,37 +44,12 @@ export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
   };
 }
 
-/**
- * Conv nets (conv-nets.ts): stride-2 'same' convs (convChannels) then a 1×1 projection to D give the
- * h × w grid of code vectors (28 -> 14 -> 7 for two layers); the decoder mirrors it with transposed
- * convs from the D-channel grid.
- */
+/** Conv nets: the code grid of conv-nets.ts (stride-2 'same' convs, a 1×1 projection to D). */
 export function convVqNets(options: ModelOptions, info: DataInfo): VqNets {
-  const D = options.latent;
-  const act = activationSpec(options.encoderActivation, options);
-  const encoder = convEncoder({ inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, padding: "same", activation: act });
-  const [c, h, w] = encoder.featureShape;
-  const N = h * w;
-  const decoder = convDecoder({
-    outputShape: info.imageShape, channels: [...options.convChannels].reverse(), startChannels: D, kernel: options.convKernel,
-    activation: activationSpec(options.decoderActivation, options),
+  return convGridNets({
+    inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, codeDim: options.latent,
+    encoderActivation: activationSpec(options.encoderActivation, options), decoderActivation: activationSpec(options.decoderActivation, options),
   });
-  return {
-    positions: N,
-    init(key) {
-      const [ke, kp, kd] = splitKey(key, 3);
-      return { encoder: encoder.init(ke), project: initLinear(kp, c, D), decoder: decoder.init(kd) };
-    },
-    encode(params, x) {
-      const B = x.shape[0];
-      const f = encoder.apply(params.encoder as Params, x); // [B, c, h, w]
-      return linear(params.project as LinearParams, np.transpose(f, [0, 2, 3, 1]).reshape([B * N, c])).reshape([B, N, D]);
-    },
-    decode(params, zq) {
-      const B = zq.shape[0];
-      return decoder.apply(params.decoder as Params, np.transpose(zq.reshape([B, h, w, D]), [0, 3, 1, 2]));
-    },
-  };
 }
 
 export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, family = "vq-vae"): Model {
