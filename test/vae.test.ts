@@ -317,12 +317,14 @@ test("conv nets: Keras 'same' padding, TensorFlow's way (asymmetric where the to
   const x = Float32Array.from(randn(2 * 3 * 7 * 6, 4));
   for (const k of [1, 3, 4]) {
     const conv = initConv2d(keyFromSeed(k), 3, 2, k);
-    const got = conv2dKeras(conv, fromData(x, shape), 2, "same");
+    // the conv stacks run channels last: NCHW -> NHWC in, NHWC -> NCHW out
+    const nhwc = (a: Array) => np.transpose(a, [0, 2, 3, 1]), nchw = (a: Array) => np.transpose(a, [0, 3, 1, 2]);
+    const got = nchw(conv2dKeras(conv, nhwc(fromData(x, shape)), 2, "same"));
     assert.deepEqual(got.shape, [2, 2, 4, 3]);
     assertClose(toData(got), kerasConvSameRef(x, shape, toData(conv.weight.ref) as Float32Array, toData(conv.bias!.ref) as Float32Array, k, 2),
       { rtol: 1e-4, atol: 1e-5 }, `conv k=${k}`);
     const convT = initConvTranspose2d(keyFromSeed(10 + k), 3, 2, k);
-    const up = convTranspose2dSame(convT, fromData(x, shape), 2);
+    const up = nchw(convTranspose2dSame(convT, nhwc(fromData(x, shape)), 2));
     assert.deepEqual(up.shape, [2, 2, 14, 12]);
     assertClose(toData(up), kerasConvTransposeSameRef(x, shape, toData(convT.weight.ref) as Float32Array, toData(convT.bias!.ref) as Float32Array, k, 2),
       { rtol: 1e-4, atol: 1e-5 }, `transposed conv k=${k}`);

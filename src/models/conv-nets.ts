@@ -12,6 +12,10 @@
 // after: torch's ConvTranspose2d(padding=0) followed by dropping the last row and column, which is
 // what `convTranspose2dSame` computes. (The usual torch port, padding=1 with output_padding=1, drops
 // the first row instead: the same shapes, but a one-pixel shift against Keras's weights.)
+//
+// Inside the stacks the activations are channels last (NHWC, the layout the engine's conv works in,
+// which saves a transposition per layer; bench/conv.ts); the stacks take and return NCHW, and the
+// weights keep PyTorch's layouts.
 import { np, splitKey, type Array } from "../engine/index.js";
 import { conv2dLayer, convTranspose2dLayer, initConv2d, initConvTranspose2d, type ConvParams } from "../nn/conv.js";
 import { initLinear, linear, type LinearParams } from "../nn/linear.js";
@@ -32,30 +36,38 @@ export function samePadding(n: number, k: number, s: number): [number, number] {
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-/** A Keras Conv2D: torch conv2d on the input, zero-padded TF's way for 'same'. x consumed, p borrowed. */
+/** Activations inside the conv stacks are channels-last (the engine's conv is fastest that way). */
+const layout = "NHWC" as const;
+const toNHWC = (x: Array) => np.transpose(x, [0, 2, 3, 1]);
+const toNCHW = (x: Array) => np.transpose(x, [0, 3, 1, 2]);
+
+/**
+ * A Keras Conv2D: torch conv2d on the input, zero-padded TF's way for 'same'. x [N, H, W, C]
+ * (channels last) consumed, p borrowed.
+ */
 export function conv2dKeras(p: ConvParams, x: Array, stride: number, padding: Padding): Array {
-  if (padding === "valid") return conv2dLayer(p, x, { stride, padding: 0 });
-  const [, , H, W] = x.shape;
+  if (padding === "valid") return conv2dLayer(p, x, { stride, padding: 0, layout });
+  const [, H, W] = x.shape;
   const k = p.weight.shape[2];
   const [hb, ha] = samePadding(H, k, stride), [wb, wa] = samePadding(W, k, stride);
-  if (hb === ha && wb === wa && hb === wb) return conv2dLayer(p, x, { stride, padding: hb });
-  return conv2dLayer(p, np.pad(x, [[0, 0], [0, 0], [hb, ha], [wb, wa]]), { stride, padding: 0 });
+  if (hb === ha && wb === wa && hb === wb) return conv2dLayer(p, x, { stride, padding: hb, layout });
+  return conv2dLayer(p, np.pad(x, [[0, 0], [hb, ha], [wb, wa], [0, 0]]), { stride, padding: 0, layout });
 }
 
 /**
  * A Keras Conv2DTranspose with padding 'same': output n·s. Torch's conv_transpose2d with padding =
  * `before` (and output_padding s − k when the kernel is shorter than the stride), then the last
- * `after − before` rows and columns dropped. x [N, Cin, h, w] consumed, p borrowed.
+ * `after − before` rows and columns dropped. x [N, h, w, Cin] (channels last) consumed, p borrowed.
  */
 export function convTranspose2dSame(p: ConvParams, x: Array, stride: number): Array {
-  const [, , h, w] = x.shape;
+  const [, h, w] = x.shape;
   const k = p.weight.shape[2];
   const total = Math.max(k - stride, 0);
   const before = Math.floor(total / 2);
   const outputPadding = Math.max(stride - k, 0);
-  const y = convTranspose2dLayer(p, x, { stride, padding: before, outputPadding });
+  const y = convTranspose2dLayer(p, x, { stride, padding: before, outputPadding, layout });
   const [H, W] = [h * stride, w * stride];
-  return y.shape[2] === H && y.shape[3] === W ? y : y.slice([], [], [0, H], [0, W]);
+  return y.shape[1] === H && y.shape[2] === W ? y : y.slice([], [0, H], [0, W], []);
 }
 
 // ---------------------------------------------------------------- encoder
@@ -107,8 +119,9 @@ export function convEncoder(spec: ConvEncoderSpec): ConvEncoder {
       return p;
     },
     apply(p, x) {
-      let y = x;
+      let y = toNHWC(x);
       for (const l of convs) y = act(conv2dKeras(p[l.index] as ConvParams, y, stride, padding));
+      y = toNCHW(y); // torch's Flatten order [c, h, w], so dense weights match PyTorch's
       if (!denses.length) return y;
       y = y.reshape([y.shape[0], -1]);
       denses.forEach((l, j) => {
@@ -170,11 +183,13 @@ export function convDecoder(spec: ConvDecoderSpec): ConvDecoder {
         for (const l of denses) y = act(linear(p[l.index] as LinearParams, y));
         y = y.reshape([y.shape[0], ...startShape]);
       }
+      y = toNHWC(y);
       convs.forEach((l, i) => {
         y = convTranspose2dSame(p[l.index] as ConvParams, y, l.stride);
         if (i < convs.length - 1) y = act(y);
       });
-      return y.shape[2] === H && y.shape[3] === W ? y : y.slice([], [], [0, H], [0, W]);
+      if (y.shape[1] !== H || y.shape[2] !== W) y = y.slice([], [0, H], [0, W], []);
+      return toNCHW(y);
     },
   };
 }
