@@ -16,7 +16,7 @@ import { makeSplit, type Split } from "../src/data/dataset.js";
 import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
 import { modelOptionsSchema } from "../src/models/options.js";
 import type { Model, Params } from "../src/models/types.js";
-import { evaluate, LogSumExp } from "../src/eval/evaluate.js";
+import { evaluate, LogSumExp, importanceChunk, DECODER_FLOAT_BUDGET } from "../src/eval/evaluate.js";
 import { trainClassifier, classifierAccuracy, classConditionalAccuracy } from "../src/eval/classifier.js";
 import { openRun } from "../src/train/run.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
@@ -258,6 +258,21 @@ test("evaluation does not change the parameters", () => {
 });
 
 // ---------------------------------------------------------------- the whole pipeline
+
+test("the IS chunk is bounded by the decoder's size: a conv decoder gets fewer rows than an MLP (4 GiB wasm heap)", () => {
+  const info = { imageShape: [1, 28, 28] as [number, number, number], numClasses: null };
+  const conv = getModelFamily("conv-vae").create(modelOptionsSchema.parse(findPreset("keras-conv-vae").values), info);
+  // the largest intermediate: ConvTranspose2d(64 -> 32, 3, s2) to 28×28, its taps 64·3·3·28·28 per row
+  assert.equal(conv.decodeRowFloats, 64 * 9 * 28 * 28);
+  // 64e6 / 451,584 = 141 rows: one sample for each of 100 examples at a time, 14 for 10
+  assert.equal(Math.floor(DECODER_FLOAT_BUDGET / conv.decodeRowFloats!), 141);
+  assert.equal(importanceChunk(conv, 100, 1000), 1);
+  assert.equal(importanceChunk(conv, 10, 1000), 14);
+  const mlp = getModelFamily("vae").create(modelOptionsSchema.parse(findPreset("pythae-vae").values), info);
+  assert.equal(mlp.decodeRowFloats, undefined);
+  assert.equal(importanceChunk(mlp, 100, 1000), 200); // maxRows 20,000 / 100
+  assert.equal(importanceChunk(mlp, 100, 50), 50); // never more than K
+});
 
 test("train (a few steps) then `eval --json` on sprites: the contract's keys, nll ≤ −elbo up to noise", () => {
   const tmp = mkdtempSync(join(tmpdir(), "latentkit-eval-"));

@@ -61,9 +61,21 @@ export class LogSumExp {
   }
 }
 
+/** Floats one intermediate of the decoder may take in an IS chunk (256 MB; the wasm heap is 4 GiB). */
+export const DECODER_FLOAT_BUDGET = 64e6;
+
+/**
+ * Samples per chunk of the IS estimate for a batch of B: at most maxRows rows (K-chunk × B) and at
+ * most DECODER_FLOAT_BUDGET floats in the decoder's largest intermediate, at least 1.
+ */
+export function importanceChunk(model: Model, B: number, K: number, maxRows = 20000): number {
+  const rows = model.decodeRowFloats ? Math.min(maxRows, Math.floor(DECODER_FLOAT_BUDGET / model.decodeRowFloats)) : maxRows;
+  return Math.max(1, Math.min(K, Math.floor(rows / B)));
+}
+
 /**
  * log p(x) ≈ log (1/K) Σ_k w_k per example of a batch (the model's logImportanceWeights), the K
- * weights drawn in chunks of at most maxRows / B examples' worth and folded into a LogSumExp.
+ * weights drawn in chunks of importanceChunk samples and folded into a LogSumExp.
  */
 export function importanceSampler(model: Model, maxRows = 20000) {
   const jitted = new Map<number, (p: Params, x: Array, y: Array, k: Array) => Array>();
@@ -78,7 +90,7 @@ export function importanceSampler(model: Model, maxRows = 20000) {
     logMarginal(params: Params, x: Array, y: Array, K: number, nextKey: () => Array): Float64Array {
       const B = x.shape[0];
       const lse = new LogSumExp(B);
-      const chunk = Math.max(1, Math.min(K, Math.floor(maxRows / B)));
+      const chunk = importanceChunk(model, B, K, maxRows);
       for (let done = 0; done < K; done += chunk) {
         const kc = Math.min(chunk, K - done);
         const logW = forChunk(kc)(refTree(params), x.ref, y.ref, nextKey());

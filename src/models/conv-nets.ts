@@ -149,6 +149,8 @@ export type ConvDecoderSpec = {
 export type ConvDecoder = {
   /** [c0, h0, w0], the map the transposed convs start from: h0 = ceil(H / s^m). */
   startShape: Shape3;
+  /** Floats of the largest intermediate per decoded example: a transposed conv's taps, cIn·k²·h·w. */
+  rowFloats: number;
   init(key: Array): Params;
   /** z [N, inputDim] (or a map [N, c0, h0, w0]), consumed -> [N, C, H, W] before the output link. */
   apply(p: Params, z: Array): Array;
@@ -167,8 +169,15 @@ export function convDecoder(spec: ConvDecoderSpec): ConvDecoder {
   const cIns = [startChannels, ...channels];
   const cOuts = [...channels, C];
   const convs = cOuts.map((cOut, i) => ({ index: String(first + 2 * i), cIn: cIns[i], cOut, stride: i < channels.length ? stride : 1 }));
+  let [h, w] = [startShape[1], startShape[2]];
+  let rowFloats = 0;
+  for (const l of convs) {
+    [h, w] = [h * l.stride, w * l.stride];
+    rowFloats = Math.max(rowFloats, l.cIn * kernel * kernel * h * w, l.cOut * h * w);
+  }
   return {
     startShape,
+    rowFloats,
     init(key) {
       const keys = splitKey(key, convs.length + denses.length + 1);
       const p: Params = {};

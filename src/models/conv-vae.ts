@@ -38,6 +38,7 @@ export function convLatentNets(options: ModelOptions, info: DataInfo): LatentNet
     },
     encode: (params, x) => chunkGaussian(encoder.apply(params.encoder as Params, x), d),
     decode: (params, z) => decoder.apply(params.decoder as Params, z),
+    decodeRowFloats: decoder.rowFloats,
   };
 }
 

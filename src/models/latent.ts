@@ -23,6 +23,8 @@ export type LatentNets = {
   encode(params: Params, x: Array, c?: Array): [Array, Array];
   /** Decoder output before the link (logits, or the Gaussian mean), [N, C, H, W] for z [N, d]. */
   decode(params: Params, z: Array, c?: Array): Array;
+  /** Floats of the decoder's largest intermediate per decoded row, when far above the image's (conv nets). */
+  decodeRowFloats?: number;
 };
 
 export type LatentModelSpec = {
@@ -178,6 +180,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     options,
     info,
     codeDim: d,
+    ...(spec.nets.decodeRowFloats ? { decodeRowFloats: spec.nets.decodeRowFloats } : {}),
     probabilistic: true,
     conditional,
     init(key) {

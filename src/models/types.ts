@@ -47,6 +47,9 @@ export type Model = {
   readonly probabilistic: boolean;
   /** Whether decoding needs labels (conditional models). */
   readonly conditional: boolean;
+  /** Floats of the decoder's largest intermediate per decoded row (conv decoders): bounds how many
+   *  rows the importance sampler decodes at once. Absent: a few times the image size. */
+  readonly decodeRowFloats?: number;
 
   init(key: Array): Params;
   /** The training objective for one batch (minimised). */
