@@ -298,8 +298,8 @@ test("train (a few steps) then `eval --json` on sprites: the contract's keys, nl
 
 // ---------------------------------------------------------------- conditional generation, judged
 
-/** Trains `model` for `epochs` over the first `limit` examples of each epoch's order (Adam, jitted step). */
-function fit(model: Model, split: Split, { epochs, limit, batchSize = 100, lr = 1e-3, seed = 0 }: { epochs: number; limit?: number; batchSize?: number; lr?: number; seed?: number }): Params {
+/** Trains `model` for `epochs` over the split (Adam, jitted step). */
+function fit(model: Model, split: Split, { epochs, batchSize = 100, lr = 1e-3, seed = 0 }: { epochs: number; batchSize?: number; lr?: number; seed?: number }): Params {
   const optimizer = adam();
   const step = makeTrainStep(model, optimizer, null);
   let params = model.init(keyFromSeed(seed));
@@ -307,7 +307,7 @@ function fit(model: Model, split: Split, { epochs, limit, batchSize = 100, lr = 
   let key = keyFromSeed(seed + 1);
   const scalar = (v: number) => np.array(v, { dtype: np.float32 });
   for (let epoch = 0; epoch < epochs; epoch++) {
-    for (const b of batches(split, { batchSize, seed, epoch, dropLast: true, limit })) {
+    for (const b of batches(split, { batchSize, seed, epoch, dropLast: true })) {
       const [next, k] = splitKey(key);
       key = next;
       const out = step(params, state, b.x, b.y!, k, scalar(lr), scalar(1), scalar(1));

@@ -1,6 +1,6 @@
 // The Gumbel-softmax / Concrete distribution (Jang et al. 2017; Maddison et al. 2017): a continuous
 // relaxation of a one-hot Categorical on the simplex, with a reparameterised sample.
-import { np, jnn, lax, random, type Array } from "../engine/index.js";
+import { np, jnn, lax, type Array } from "../engine/index.js";
 import { Distribution } from "./distribution.js";
 import { gumbelNoise } from "./gumbel.js";
 

@@ -23,13 +23,11 @@ function convGridAeNets(options: ModelOptions, info: DataInfo): AeNets {
     inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, codeDim: options.latent,
     encoderActivation: activationSpec(options.encoderActivation, options), decoderActivation: activationSpec(options.decoderActivation, options),
   });
+  const codeDim = grid.positions * options.latent;
   return {
-    codeDim: grid.positions * options.latent,
+    codeDim,
     init: grid.init,
-    encode: (params, x) => {
-      const z = grid.encode(params, x);
-      return z.reshape([z.shape[0], grid.positions * options.latent]);
-    },
+    encode: (params, x) => grid.encode(params, x).reshape([-1, codeDim]),
     decode: (params, z) => grid.decode(params, z.reshape([z.shape[0], grid.positions, options.latent])),
   };
 }

@@ -80,14 +80,14 @@ export type ConvEncoderSpec = {
   padding?: Padding; // default "valid" (Keras's default, the tutorial's)
   activation?: ActivationSpec; // after every conv and hidden dense layer; default relu
   dense?: number[]; // hidden dense layers after Flatten (default none)
-  out?: number; // size of the final dense layer; 0 or absent: no dense layers, the output is the feature map
+  out?: number; // size of the final dense layer; 0 or absent: no dense layers, the output is the feature map (channels last)
 };
 
 export type ConvEncoder = {
   /** [c, h, w] after the conv stack. */
   featureShape: Shape3;
   init(key: Array): Params;
-  /** x [B, C, H, W] (consumed) -> [B, out], or the feature map [B, c, h, w] when out is 0. p borrowed. */
+  /** x [B, C, H, W] (consumed) -> [B, out], or the channels-last feature map [B, h, w, c] when out is 0. p borrowed. */
   apply(p: Params, x: Array): Array;
 };
 
@@ -121,9 +121,8 @@ export function convEncoder(spec: ConvEncoderSpec): ConvEncoder {
     apply(p, x) {
       let y = toNHWC(x);
       for (const l of convs) y = act(conv2dKeras(p[l.index] as ConvParams, y, stride, padding));
-      y = toNCHW(y); // torch's Flatten order [c, h, w], so dense weights match PyTorch's
       if (!denses.length) return y;
-      y = y.reshape([y.shape[0], -1]);
+      y = toNCHW(y).reshape([y.shape[0], -1]); // torch's Flatten order [c, h, w], so dense weights match PyTorch's
       denses.forEach((l, j) => {
         y = linear(p[l.index] as LinearParams, y);
         if (j < denses.length - 1) y = act(y);
@@ -142,7 +141,7 @@ export type ConvDecoderSpec = {
   kernel: number;
   stride?: number; // default 2 (each transposed conv upsamples)
   activation?: ActivationSpec; // default relu
-  inputDim?: number; // size of z; 0 or absent: the input is already a map [N, startChannels, h0, w0]
+  inputDim?: number; // size of z; 0 or absent: the input is already a channels-last map [N, h0, w0, startChannels]
   dense?: number[]; // hidden dense layers before the reshaping one (default none)
 };
 
@@ -152,7 +151,7 @@ export type ConvDecoder = {
   /** Floats of the largest intermediate per decoded example: a transposed conv's taps, cIn·k²·h·w. */
   rowFloats: number;
   init(key: Array): Params;
-  /** z [N, inputDim] (or a map [N, c0, h0, w0]), consumed -> [N, C, H, W] before the output link. */
+  /** z [N, inputDim] (or a channels-last map [N, h0, w0, c0]), consumed -> [N, C, H, W] before the output link. */
   apply(p: Params, z: Array): Array;
 };
 
@@ -190,9 +189,8 @@ export function convDecoder(spec: ConvDecoderSpec): ConvDecoder {
       let y = z;
       if (denses.length) {
         for (const l of denses) y = act(linear(p[l.index] as LinearParams, y));
-        y = y.reshape([y.shape[0], ...startShape]);
+        y = toNHWC(y.reshape([y.shape[0], ...startShape])); // torch's Unflatten order [c, h, w]
       }
-      y = toNHWC(y);
       convs.forEach((l, i) => {
         y = convTranspose2dSame(p[l.index] as ConvParams, y, l.stride);
         if (i < convs.length - 1) y = act(y);
@@ -245,12 +243,11 @@ export function convGridNets(spec: CodeGridSpec): CodeGridNets {
     },
     encode(params, x) {
       const B = x.shape[0];
-      const f = encoder.apply(params.encoder as Params, x); // [B, c, h, w]
-      return linear(params.project as LinearParams, np.transpose(f, [0, 2, 3, 1]).reshape([B * N, c])).reshape([B, N, D]);
+      const f = encoder.apply(params.encoder as Params, x); // [B, h, w, c]: position-major already
+      return linear(params.project as LinearParams, f.reshape([B * N, c])).reshape([B, N, D]);
     },
     decode(params, z) {
-      const B = z.shape[0];
-      return decoder.apply(params.decoder as Params, np.transpose(z.reshape([B, h, w, D]), [0, 3, 1, 2]));
+      return decoder.apply(params.decoder as Params, z.reshape([z.shape[0], h, w, D]));
     },
   };
 }

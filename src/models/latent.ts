@@ -180,7 +180,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     options,
     info,
     codeDim: d,
-    ...(spec.nets.decodeRowFloats ? { decodeRowFloats: spec.nets.decodeRowFloats } : {}),
+    decodeRowFloats: spec.nets.decodeRowFloats,
     probabilistic: true,
     conditional,
     init(key) {
