@@ -12,6 +12,7 @@ import { registerScore } from "./score.js";
 import { registerPictures } from "./pictures.js";
 import { registerReport } from "./report.js";
 import { registerServe } from "./serve.js";
+import { registerExport } from "./export.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPictures(program);
   registerReport(program);
   registerServe(program);
+  registerExport(program);
   for (const c of program.commands) {
     c.option("--debug", "print stack traces of errors").exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
     c.showSuggestionAfterError(true);
