@@ -22,6 +22,11 @@ import { spritesDataset } from "../src/data/sprites.js";
 import { sliceSplit } from "../src/data/dataset.js";
 import { writeNpy } from "../src/io/npy.js";
 import { encodeTorchStateDict, contiguousStrides } from "../src/io/torch-pt.js";
+import { exportOnnx } from "../src/export/onnx.js";
+import { keyFromSeed } from "../src/engine/index.js";
+import { modelOptionsSchema } from "../src/models/options.js";
+import { getModelFamily } from "../src/models/registry.js";
+import type { ParamTree } from "../src/nn/tree.js";
 import { randn } from "./helpers/numeric.js";
 
 await init();
@@ -222,3 +227,13 @@ for (const kind of Object.keys(models) as (keyof typeof models)[]) {
     }
   });
 }
+
+test("exportOnnx borrows the parameters: the model still runs on them afterwards", () => {
+  const model = getModelFamily("vae").create(modelOptionsSchema.parse({ hidden: [8], latent: 2 }), { imageShape: [1, 4, 4], numClasses: null });
+  const params = model.init(keyFromSeed(0));
+  const bytes = exportOnnx({ fn: (p, x) => model.reconstruct(p, { x }), inputs: [{ name: "x", shape: [1, 4, 4], dtype: "float32" }], output: "r", params: params as ParamTree, producerVersion: "test" });
+  assert.ok(bytes.length > 4 * (16 * 8 + 8 + 8 * 4 + 4 + 2 * 8 + 8 + 8 * 16 + 16), "the graph holds every parameter");
+  const codes = toData(model.encode(params, { x: fromData(new Float32Array(32).fill(0.5), [2, 1, 4, 4]) }));
+  assert.equal(codes.length, 4);
+  disposeTree(params);
+});

@@ -99,7 +99,7 @@ class GraphBuilder {
   }
 }
 
-/** Traces spec.fn at a batch size, params passed as a flat list in `names` order. */
+/** Traces spec.fn at a batch size, params (borrowed) passed as a flat list in `names` order. */
 function traceAt(spec: ExportSpec, names: string[], leaves: Array[], batch: number): TracedGraph {
   const examples = spec.inputs.map((i) =>
     i.dtype === "int32"
@@ -110,6 +110,7 @@ function traceAt(spec: ExportSpec, names: string[], leaves: Array[], batch: numb
     const params = unflattenParams(Object.fromEntries(names.map((n, i) => [n, args[spec.inputs.length + i]]))) as Params;
     return spec.fn(params, ...inputs);
   };
+  // makeJaxpr reads its arguments' shapes and leaves them alive (the parameters are borrowed)
   try {
     return traceFunction(f, [...examples, ...leaves]);
   } finally {
@@ -321,7 +322,7 @@ function dotOperands(g: GraphBuilder, op: TracedOp, ctx: Ctx): string[] {
   return [squeeze(ctx.operand(x, t), sa), squeeze(ctx.operand(y, t), sb)];
 }
 
-/** The .onnx bytes of spec.fn over a symbolic batch. */
+/** The .onnx bytes of spec.fn over a symbolic batch. spec.params is borrowed. */
 export function exportOnnx(spec: ExportSpec): Uint8Array {
   const flat = flattenParams(spec.params);
   const names = Object.keys(flat);
