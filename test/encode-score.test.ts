@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, fromData, toData, disposeTree } from "../src/engine/index.js";
-import { main } from "../src/cli/main.js";
+import { runCliHere } from "./helpers/cli.js";
 import { validateConfig, parseSetting } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { openRun, createModel, dataInfo, loadRunData } from "../src/train/run.js";
@@ -23,20 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), "lk-encode-"));
 const sprites = spritesDataset({ seed: 0 });
 const runs: Record<string, string> = {};
 
-/** Runs the CLI in this process; returns the exit code and what it wrote. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [];
-  const [w1, w2] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+const cli = runCliHere;
 
 function readCsv(file: string): { header: string[]; rows: number[][] } {
   const [head, ...lines] = readFileSync(file, "utf8").trim().split("\n");

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { unzipSync } from "fflate";
 import * as ort from "onnxruntime-node";
 import { init, fromData, toData, disposeTree, np } from "../src/engine/index.js";
-import { main } from "../src/cli/main.js";
+import { runCliHere } from "./helpers/cli.js";
 import { validateConfig } from "../src/train/config.js";
 import { train } from "../src/train/trainer.js";
 import { openRun, createModel, dataInfo } from "../src/train/run.js";
@@ -38,18 +38,7 @@ const PYTHON = "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
 const noTorch = hasTorch ? false : `${PYTHON} with torch is not available (apt-get install python3-torch)`;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [];
-  const [w1, w2] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), stdout: out.join(""), stderr: err.join("") };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-}
+const cli = runCliHere;
 
 // Small trained runs: an MLP VAE (784-32-4), a conv VAE (convs 1->8->16, latent 2), a CVAE (labels
 // in) and a conv VQ-VAE (nearest-code lookup).
