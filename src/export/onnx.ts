@@ -118,20 +118,22 @@ function traceAt(spec: ExportSpec, names: string[], leaves: Array[], batch: numb
   }
 }
 
+/** A size or index seen at both trace batch sizes: the number, or m·batch + c. */
+function symbolic(v1: number, v2: number): Dim {
+  if (v1 === v2) return v1;
+  const [B1, B2] = TRACE_BATCHES;
+  const m = (v2 - v1) / (B2 - B1);
+  const c = v1 - m * B1;
+  if (!Number.isInteger(m) || !Number.isInteger(c)) throw new UnsupportedExport(`a size (${v1} at batch ${B1}, ${v2} at ${B2}) that is not linear in the batch size`);
+  return { m, c };
+}
+
 /** Pairs the values of two traces at different batch sizes into symbolic shapes. */
 function symbolicShapes(a: TracedGraph, b: TracedGraph): Map<number, Dim[]> {
-  const [B1, B2] = TRACE_BATCHES;
   const shapes = new Map<number, Dim[]>();
   const pair = (u: TracedValue, v: TracedValue) => {
     if (u.shape.length !== v.shape.length) throw new UnsupportedExport("a value's rank depends on the batch size");
-    shapes.set(u.id, u.shape.map((d1, i) => {
-      const d2 = v.shape[i];
-      if (d1 === d2) return d1;
-      const m = (d2 - d1) / (B2 - B1);
-      const c = d1 - m * B1;
-      if (!Number.isInteger(m) || !Number.isInteger(c)) throw new UnsupportedExport(`a dimension (${d1} at batch ${B1}, ${d2} at ${B2}) is not linear in the batch size`);
-      return { m, c };
-    }));
+    shapes.set(u.id, u.shape.map((d1, i) => symbolic(d1, v.shape[i])));
   };
   if (a.ops.length !== b.ops.length || a.ops.some((op, i) => op.primitive !== b.ops[i].primitive)) {
     throw new UnsupportedExport("the operations differ between batch sizes");
@@ -185,16 +187,6 @@ type Ctx = {
   operand: (a: TracedAtom, type: TracedDtype) => string;
   common: (xs: TracedAtom[]) => TracedDtype;
 };
-
-/** A parameter of the op at both trace sizes as a dimension: a size, or m·batch + c. */
-function symbolic(v1: number, v2: number): Dim {
-  if (v1 === v2) return v1;
-  const [B1, B2] = TRACE_BATCHES;
-  const m = (v2 - v1) / (B2 - B1);
-  const c = v1 - m * B1;
-  if (!Number.isInteger(m) || !Number.isInteger(c)) throw new UnsupportedExport(`an index (${v1} at batch ${B1}, ${v2} at ${B2}) that is not linear in the batch size`);
-  return { m, c };
-}
 
 /** op is the operation traced at the first batch size, params2 its parameters at the second. */
 function translateOp(g: GraphBuilder, op: TracedOp, params2: Record<string, unknown>, ctx: Ctx): void {
