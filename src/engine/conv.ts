@@ -378,7 +378,6 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
   const [ho, wo] = outHW;
   const [sh, sw] = o.stride, [dh, dw] = o.dilation;
   if (unbatched) x = x.reshape(nhwc ? [1, h, w, c] : [1, c, h, w]);
-  const dtype = x.dtype;
 
   if (useNarrow(c, cout, kh, kw)) {
     // out[n, oh, ow, o] = sum_ij Z[n, oh*sh + i*dh - pt, ow*sw + j*dw - pl, i, j, o] (channels last)

@@ -13,7 +13,7 @@ import type { MlpParams } from "../nn/mlp.js";
 import { makeLatentModel, type LatentNets } from "./latent.js";
 import { activationSpec, chunkGaussian, mlpNets, pixels } from "./nets.js";
 import type { ModelOptions } from "./options.js";
-import type { DataInfo, ModelFamily, Params } from "./types.js";
+import type { DataInfo, ModelFamily } from "./types.js";
 
 // [x₁ x₂] Wᵀ + b = x₁ W₁ᵀ + x₂ W₂ᵀ + b, W = [W₁ W₂] split by columns: torch's Linear of
 // torch.cat([x, c], 1), computed without a contraction of odd length (jax-js 0.1.25's matmul runs

@@ -12,7 +12,7 @@
 // squared error, as in `ae`; for k > 1, ℓ is the squared error on the hidden codes.
 // The trainer runs the stages (Model.pretrainStages) before the main loop of a new run; the main
 // loop's `epochs` are the end-to-end fine-tuning.
-import { np, type Array } from "../engine/index.js";
+import { np } from "../engine/index.js";
 import { activation } from "../nn/activations.js";
 import { linear, type LinearParams } from "../nn/linear.js";
 import type { MlpParams } from "../nn/mlp.js";
