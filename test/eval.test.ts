@@ -17,6 +17,7 @@ import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
 import { modelOptionsSchema } from "../src/models/options.js";
 import type { Model, Params } from "../src/models/types.js";
 import { evaluate, LogSumExp, importanceChunk, DECODER_FLOAT_BUDGET } from "../src/eval/evaluate.js";
+import { proposalRefiner } from "../src/eval/refine.js";
 import { trainClassifier, classifierAccuracy, classConditionalAccuracy } from "../src/eval/classifier.js";
 import { openRun } from "../src/train/run.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
@@ -245,6 +246,53 @@ test("pPCA: active units count the latent dimensions whose posterior mean varies
   const r = evaluate(model, params, split, { isSamples: 0 });
   assert.equal(r.active_units, 2);
   assert.equal(r.kl_per_dim!.length, d);
+  disposeTree(params);
+});
+
+// ---------------------------------------------------------------- the refined proposal (refine.ts)
+
+test("pPCA: refining the proposal per example moves the approximate encoder's q(z|x) onto the exact posterior", () => {
+  const params = ppcaParams(approx);
+  const refiner = proposalRefiner(model, { steps: 300, samples: 8, lr: 0.02 });
+  let key = keyFromSeed(31);
+  const nextKey = () => {
+    const [next, k] = splitKey(key);
+    key = next;
+    return k;
+  };
+  const n = 50;
+  const r = refiner.refine(params, fromData(xs.subarray(0, n * D), [n, 1, 1, D]), np.zeros([n], { dtype: np.int32 }), nextKey);
+  const loc = toData(r.loc) as Float32Array, logVar = toData(r.logVar) as Float32Array;
+  let locErr = 0, logVarErr = 0, startErr = 0;
+  for (let k = 0; k < n; k++) {
+    const exact = posterior(row(k));
+    for (let j = 0; j < d; j++) {
+      const mq = approx.A[j].reduce((s, aji, i) => s + aji * row(k)[i], 0) + approx.a[j];
+      // distances in posterior standard deviations
+      startErr = Math.max(startErr, Math.abs(mq - exact.m[j]) / Math.sqrt(exact.v[j]));
+      locErr = Math.max(locErr, Math.abs(loc[k * d + j] - exact.m[j]) / Math.sqrt(exact.v[j]));
+      logVarErr = Math.max(logVarErr, Math.abs(logVar[k * d + j] - Math.log(exact.v[j])));
+    }
+  }
+  assert.ok(startErr > 2, `the encoder's means start only ${startErr} posterior sds from the posterior's`);
+  assert.ok(locErr < 0.15, `refined means are up to ${locErr} posterior sds from the exact posterior means`);
+  assert.ok(logVarErr < 0.15, `refined log variances are up to ${logVarErr} from the exact ones (start: 0.8)`);
+  refiner.dispose();
+  key.dispose();
+  disposeTree(params);
+});
+
+test("pPCA: IS with the refined proposal estimates the same log p(x), far tighter at small k, and leaves the parameters alone", () => {
+  const params = ppcaParams(approx);
+  const before = toData((params.encoder as LinearParams).weight.ref);
+  const k = 10;
+  const plain = evaluate(model, params, split, { isSamples: k, seed: 41 });
+  const refined = evaluate(model, params, split, { isSamples: k, seed: 41, refine: { steps: 300, samples: 8, lr: 0.02 } });
+  assert.equal(refined.refine_steps, 300);
+  const plainErr = plain.nll! + exactLogPx, refinedErr = refined.nll! + exactLogPx;
+  assert.ok(plainErr > 0.1, `the encoder's proposal at k = ${k} is only ${plainErr} nats off`);
+  assert.ok(Math.abs(refinedErr) < 0.02, `the refined proposal at k = ${k} is ${refinedErr} nats from the analytic −log p(x)`);
+  assert.deepEqual(toData((params.encoder as LinearParams).weight.ref), before);
   disposeTree(params);
 });
 

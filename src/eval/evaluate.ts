@@ -6,11 +6,12 @@
 //
 // The K weights are drawn in chunks and folded into a running log-sum-exp per example (max and
 // scaled sum, in float64 on the host), so K = 5000 needs the memory of one chunk.
-import { jit, np, keyFromSeed, splitKey, refTree, type Array } from "../engine/index.js";
+import { jit, np, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../engine/index.js";
+import { proposalRefiner, type RefineOptions } from "./refine.js";
 import { batches } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
 import type { BinarizeMode } from "../data/binarize.js";
-import type { Model, Params } from "../models/types.js";
+import type { GaussianProposal, Model, Params } from "../models/types.js";
 
 export type EvalOptions = {
   isSamples: number; // K; 0 skips the IS estimate
@@ -20,6 +21,8 @@ export type EvalOptions = {
   binarize?: BinarizeMode;
   /** Rows (K-chunk × batch) the decoder sees at once: bounds the memory of the IS estimate. */
   maxRows?: number;
+  /** Refine the IS proposal per example before sampling (refine.ts); absent or 0 steps: q(z|x). */
+  refine?: RefineOptions;
 };
 
 export type EvalResult = {
@@ -30,6 +33,7 @@ export type EvalResult = {
   kl?: number;
   nll?: number; // −log p(x), importance sampled
   is_samples?: number;
+  refine_steps?: number; // the IS proposal was refined per example by this many steps (refine.ts)
   active_units?: number;
   kl_per_dim?: number[];
 };
@@ -78,26 +82,36 @@ export function importanceChunk(model: Model, B: number, K: number, maxRows = 20
  * weights drawn in chunks of importanceChunk samples and folded into a LogSumExp.
  */
 export function importanceSampler(model: Model, maxRows = 20000) {
-  const jitted = new Map<number, (p: Params, x: Array, y: Array, k: Array) => Array>();
-  const forChunk = (kc: number) => {
-    if (!jitted.has(kc)) {
-      jitted.set(kc, jit((p: Params, x: Array, y: Array, k: Array) => model.logImportanceWeights!(p, { x, labels: y }, k, kc)));
+  type Weights = (p: Params, x: Array, y: Array, k: Array, r?: GaussianProposal) => Array;
+  const jitted = new Map<string, Weights>();
+  const forChunk = (kc: number, proposed: boolean): Weights => {
+    const name = `${kc}${proposed ? "r" : "q"}`;
+    if (!jitted.has(name)) {
+      jitted.set(name, proposed
+        ? jit((p: Params, x: Array, y: Array, k: Array, r?: GaussianProposal) => model.logImportanceWeights!(p, { x, labels: y }, k, kc, r))
+        : jit((p: Params, x: Array, y: Array, k: Array) => model.logImportanceWeights!(p, { x, labels: y }, k, kc)));
     }
-    return jitted.get(kc)!;
+    return jitted.get(name)!;
   };
   return {
-    /** params borrowed; x [B, ...] and y [B] consumed; one key per chunk from nextKey (consumed). */
-    logMarginal(params: Params, x: Array, y: Array, K: number, nextKey: () => Array): Float64Array {
+    /**
+     * params borrowed; x [B, ...] and y [B] consumed; one key per chunk from nextKey (consumed); the
+     * proposal is the encoder's q(z|x), or `proposal` (consumed) where given.
+     */
+    logMarginal(params: Params, x: Array, y: Array, K: number, nextKey: () => Array, proposal?: GaussianProposal): Float64Array {
       const B = x.shape[0];
       const lse = new LogSumExp(B);
       const chunk = importanceChunk(model, B, K, maxRows);
       for (let done = 0; done < K; done += chunk) {
         const kc = Math.min(chunk, K - done);
-        const logW = forChunk(kc)(refTree(params), x.ref, y.ref, nextKey());
+        const logW = proposal
+          ? forChunk(kc, true)(refTree(params), x.ref, y.ref, nextKey(), refTree(proposal))
+          : forChunk(kc, false)(refTree(params), x.ref, y.ref, nextKey());
         lse.add(logW.dataSync() as Float32Array, kc);
       }
       x.dispose();
       y.dispose();
+      if (proposal) disposeTree(proposal);
       return lse.value().map((v) => v - Math.log(K));
     },
     dispose() {
@@ -123,6 +137,8 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   });
   const encodeMean = model.probabilistic ? jit((p: Params, x: Array, y: Array) => model.encode(p, { x, labels: y })) : undefined;
   const sampler = model.logImportanceWeights && opts.isSamples > 0 ? importanceSampler(model, maxRows) : undefined;
+  const refineSteps = sampler ? opts.refine?.steps ?? 0 : 0;
+  const refiner = refineSteps > 0 ? proposalRefiner(model, opts.refine!) : undefined;
   const nextKey = () => {
     const [next, k] = splitKey(key);
     key = next;
@@ -154,7 +170,8 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
       }
     }
     if (sampler) {
-      const logPx = sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), opts.isSamples, nextKey);
+      const proposal = refiner?.refine(params, b.x.ref, labelsOf(b.y?.ref, B), nextKey);
+      const logPx = sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), opts.isSamples, nextKey, proposal);
       for (let i = 0; i < B; i++) nll -= logPx[i];
     }
     b.x.dispose();
@@ -163,6 +180,7 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   key.dispose();
   for (const f of [reconErr, elboTerms, encodeMean]) (f as { dispose?: () => void } | undefined)?.dispose?.();
   sampler?.dispose();
+  refiner?.dispose();
 
   const result: EvalResult = { n, recon: 0, mse: sqErr / n / pixels };
   if (!model.probabilistic) {
@@ -180,6 +198,7 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   if (model.logImportanceWeights && opts.isSamples > 0) {
     result.nll = nll / n;
     result.is_samples = opts.isSamples;
+    if (refineSteps > 0) result.refine_steps = refineSteps;
   }
   return result;
 }

@@ -13,7 +13,7 @@ import { np, jnn, splitKey, type Array } from "../engine/index.js";
 import {
   Bernoulli, Normal, StandardNormal, gaussianLikelihood, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
-import type { Batch, DataInfo, ElboTerms, LossOutput, Model, Params, StepContext } from "./types.js";
+import type { Batch, DataInfo, ElboTerms, GaussianProposal, LossOutput, Model, Params, StepContext } from "./types.js";
 import type { ModelOptions } from "./options.js";
 
 /** The networks of a Gaussian-latent model; conditioning c is a one-hot [B, numClasses] or absent. */
@@ -120,10 +120,13 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return { recon, kl: klB, klPerDim: perDim };
   };
 
-  // log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x), z_i ~ q(z|x), i = 1..k: [k, B]
-  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number): Array => {
+  // log w_i = log p(x|z_i) + log p(z_i) − log r(z_i), z_i ~ r, i = 1..k: [k, B], where the proposal
+  // r is the encoder's q(z|x), or a Gaussian given per example (eval's refined proposal).
+  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal): Array => {
     const c = context(batch.labels);
-    const q = posterior(params, batch.x.ref, ref(c));
+    const q = proposal
+      ? (batch.x.ref.dispose(), Normal.fromLogVar(proposal.loc, proposal.logVar))
+      : posterior(params, batch.x.ref, ref(c));
     const B = batch.x.shape[0];
     const z = q.rsample(key, [k]); // [k, B, d]
     const logQ = q.logProb(z.ref); // [k, B]
@@ -223,6 +226,10 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     },
     elbo: elboTerms,
     logImportanceWeights,
+    gaussianPosterior(params, batch) {
+      const [loc, logVar] = nets.encode(params, batch.x, context(batch.labels));
+      return { loc, logVar };
+    },
     reconstructionError(params, batch) {
       const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
       return np.square(xr.sub(batch.x)).reshape([-1, flatDims]).sum(-1);

@@ -30,6 +30,9 @@ export type StepContext = {
  */
 export type LossOutput = { loss: Array; metrics: Record<string, Array>; aux?: Params };
 
+/** A diagonal Gaussian over the latent code per example: loc and log variance, each [B, d]. */
+export type GaussianProposal = { loc: Array; logVar: Array };
+
 /** Per-example terms of the ELBO, for evaluation: log p(x) >= elbo = −recon − kl. */
 export type ElboTerms = {
   recon: Array; // [B] −E_q[log p(x|z)]
@@ -64,8 +67,13 @@ export type Model = {
   sample?(params: Params, key: Array, n: number, labels?: Array): Array;
   /** ELBO terms per example (latent-variable models). */
   elbo?(params: Params, batch: Batch, key: Array): ElboTerms;
-  /** log w_i = log p(x, z_i) − log q(z_i|x), z_i ~ q(z|x): [k, B] (latent-variable models). */
-  logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number): Array;
+  /**
+   * log w_i = log p(x, z_i) − log q(z_i|x), z_i ~ q(z|x): [k, B] (latent-variable models). Gaussian
+   * models also take a proposal r = N(loc, exp(logVar)) per example (consumed) in place of q(z|x).
+   */
+  logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal): Array;
+  /** The encoder's q(z|x) = N(loc, exp(logVar)), each [B, d] (Gaussian-latent models). */
+  gaussianPosterior?(params: Params, batch: Batch): GaussianProposal;
   /** Per-example reconstruction error Σ (x − x̂)² [B] (every model). */
   reconstructionError(params: Params, batch: Batch): Array;
   /**
