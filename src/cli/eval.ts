@@ -3,13 +3,14 @@ import type { Command } from "commander";
 import { LatentkitError } from "../io/errors.js";
 import { openRun, loadRunData } from "../train/run.js";
 import { evaluate } from "../eval/evaluate.js";
+import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
 import type { SplitName } from "../data/dataset.js";
 import { intOption, printJson, say, fmt } from "./common.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
-  refineSteps: number; refineSamples: number;
+  refineSteps: number; refineSamples: number; refineObjective: string;
 };
 
 export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
@@ -22,12 +23,15 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   const s = data.splits[split];
   if (!s) throw new LatentkitError(`data set ${data.name} has no ${split} split${data.missing?.length ? ` (missing: ${data.missing.join(", ")})` : ""}`);
   const isSamples = run.model.probabilistic ? flags.isSamples ?? 1000 : 0;
+  if (!["elbo", "iwae"].includes(flags.refineObjective)) {
+    throw new LatentkitError(`--refine-objective ${flags.refineObjective}: must be elbo or iwae`);
+  }
   if (flags.refineSteps > 0 && !run.model.gaussianPosterior) {
     throw new LatentkitError(`--refine-steps: ${run.config.model} has no Gaussian q(z|x) to refine (vae, beta-vae, iwae, cvae, conv-vae do)`);
   }
   const r = evaluate(run.model, run.params, s, {
     isSamples, limit: flags.limit, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
-    refine: { steps: flags.refineSteps, samples: flags.refineSamples },
+    refine: { steps: flags.refineSteps, samples: flags.refineSamples, objective: flags.refineObjective as RefineObjective },
   });
   disposeTree(run.params);
   if (flags.json) {
@@ -59,8 +63,9 @@ export function registerEval(program: Command): void {
     .option("--limit <n>", "evaluate the first N examples", intOption("--limit", 1))
     .option("--batch-size <n>", "examples per batch", intOption("--batch-size", 1), 100)
     .option("--seed <n>", "random seed of the estimates", intOption("--seed", 0), 0)
-    .option("--refine-steps <n>", "refine the IS proposal per example by N Adam steps on its ELBO, from q(z|x) (a tighter estimate of the same log p(x); 0 is off)", intOption("--refine-steps", 0), 0)
-    .option("--refine-samples <s>", "samples of the ELBO estimate each refining step", intOption("--refine-samples", 1), 16)
+    .option("--refine-steps <n>", "refine the IS proposal per example by N Adam steps from q(z|x) (a tighter estimate of the same log p(x); 0 is off)", intOption("--refine-steps", 0), 0)
+    .option("--refine-samples <s>", "samples per refining step", intOption("--refine-samples", 1), 16)
+    .option("--refine-objective <bound>", "what the refined proposal maximises: iwae (the s-sample bound, wider proposals) or elbo", "iwae")
     .option("--best", "use the best checkpoint instead of the last")
     .option("--json", "print one JSON document")
     .action(evalCommand);

@@ -9,7 +9,7 @@
 // Reductions: summed over pixels and latent dimensions, averaged over the batch (the seeds sum over
 // the batch too; averaging only rescales the gradient, which Adam ignores, and makes losses
 // comparable across batch sizes: the reported numbers are nats per example).
-import { np, jnn, splitKey, type Array } from "../engine/index.js";
+import { np, jnn, lax, splitKey, writeOut, type Array } from "../engine/index.js";
 import {
   Bernoulli, Normal, StandardNormal, gaussianLikelihood, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
@@ -74,9 +74,13 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return StandardNormal.like(q);
   };
 
-  /** p(x|z): events are whole images [C, H, W]. z [N, d] consumed; c borrowed by the caller. */
-  const likelihood = (params: Params, z: Array, c?: Array): Distribution => {
-    const out = nets.decode(params, z, c);
+  /**
+   * p(x|z): events are whole images [C, H, W]. z [N, d] consumed; c borrowed by the caller.
+   * `written`: the decoder's output goes through writeOut (gradients with respect to z alone).
+   */
+  const likelihood = (params: Params, z: Array, c?: Array, written = false): Distribution => {
+    const decoded = nets.decode(params, z, c);
+    const out = written ? writeOut(decoded) : decoded;
     if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
     const noise = learnedVariance
       ? { logVar: (params.logVar as Array).ref }
@@ -122,19 +126,32 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   // log w_i = log p(x|z_i) + log p(z_i) − log r(z_i), z_i ~ r, i = 1..k: [k, B], where the proposal
   // r is the encoder's q(z|x), or a Gaussian given per example (eval's refined proposal).
-  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal): Array => {
+  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal, pathwise = false): Array => {
     const c = context(batch.labels);
     const q = proposal
-      ? (batch.x.ref.dispose(), Normal.fromLogVar(proposal.loc, proposal.logVar))
+      ? (batch.x.ref.dispose(), Normal.fromLogVar(proposal.loc.ref, proposal.logVar.ref))
       : posterior(params, batch.x.ref, ref(c));
     const B = batch.x.shape[0];
     const z = q.rsample(key, [k]); // [k, B, d]
-    const logQ = q.logProb(z.ref); // [k, B]
+    let logQ: Array; // [k, B]
+    if (proposal && pathwise) {
+      const fixed = Normal.fromLogVar(lax.stopGradient(proposal.loc), lax.stopGradient(proposal.logVar));
+      logQ = fixed.logProb(z.ref);
+      fixed.dispose();
+    } else {
+      logQ = q.logProb(z.ref);
+      if (proposal) {
+        proposal.loc.dispose();
+        proposal.logVar.dispose();
+      }
+    }
     const p = prior(params, q, ref(c));
     const logPz = p.logProb(z.ref);
     p.dispose();
     const cRep = c ? np.broadcastTo(c.ref.reshape([1, B, numClasses]), [k, B, numClasses]).reshape([k * B, numClasses]) : undefined;
-    const px = likelihood(params, z.reshape([k * B, d]), cRep);
+    // with a given proposal the gradient (refine.ts) is taken with respect to z alone, and jit would
+    // fuse the logits' matmul into the matmul of their cotangent with the weights: writeOut stops it
+    const px = likelihood(params, z.reshape([k * B, d]), cRep, proposal !== undefined);
     const xRep = np.broadcastTo(batch.x.reshape([1, B, C, H, W]), [k, B, C, H, W]).reshape([k * B, C, H, W]);
     const logPx = px.logProb(xRep).reshape([k, B]);
     px.dispose();

@@ -69,9 +69,11 @@ export type Model = {
   elbo?(params: Params, batch: Batch, key: Array): ElboTerms;
   /**
    * log w_i = log p(x, z_i) − log q(z_i|x), z_i ~ q(z|x): [k, B] (latent-variable models). Gaussian
-   * models also take a proposal r = N(loc, exp(logVar)) per example (consumed) in place of q(z|x).
+   * models also take a proposal r = N(loc, exp(logVar)) per example (consumed) in place of q(z|x);
+   * `pathwise`: log r(z_i) is computed with r's parameters behind stopGradient, so gradients reach
+   * them only through z_i = loc + σ ε (the estimators of refine.ts).
    */
-  logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal): Array;
+  logImportanceWeights?(params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal, pathwise?: boolean): Array;
   /** The encoder's q(z|x) = N(loc, exp(logVar)), each [B, d] (Gaussian-latent models). */
   gaussianPosterior?(params: Params, batch: Batch): GaussianProposal;
   /** Per-example reconstruction error Σ (x − x̂)² [B] (every model). */
