@@ -343,6 +343,12 @@ test("train (a few steps) then `eval --json` on sprites: the contract's keys, nl
     assert.ok(out.kl > 0 && out.recon > 0 && Number.isInteger(out.active_units));
     // the IS estimate is a tighter bound than the ELBO: −log p(x) ≤ −ELBO, up to the ELBO's one-sample noise
     assert.ok(out.nll <= -out.elbo + 0.5, `${model}: nll ${out.nll} > −elbo ${-out.elbo}`);
+    // a refined proposal (labels and all) estimates the same −log p(x), no looser
+    const refined = runCli(["eval", run, "--json", "--limit", "300", "--is-samples", "100", "--refine-steps", "30", "--refine-samples", "2"]);
+    assert.equal(refined.code, 0, `eval --refine-steps ${model}: ${refined.stderr}`);
+    const r = JSON.parse(refined.stdout);
+    assert.equal(r.refine_steps, 30);
+    assert.ok(r.nll <= out.nll + 0.05, `${model}: refined ${r.nll} vs encoder's proposal ${out.nll}`);
   }
 });
 

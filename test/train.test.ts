@@ -131,6 +131,8 @@ test("bad input fails with one line and the promised exit code", () => {
     [["train", "--config", join(tmp, "missing.json")], 1, /missing\.json: cannot read config file/],
     [["eval", join(tmp, "no-such-run")], 1, /no-such-run: no such run folder/],
     [["eval", tmp], 1, /not a run folder/],
+    [["eval", join(tmp, "straight"), "--refine-steps", "5", "--refine-objective", "kl"], 1, /--refine-objective kl: must be elbo or iwae/],
+    [["eval", join(tmp, "straight"), "--refine-steps", "-1"], 2, /--refine-steps must be an integer >= 0/],
     [["train", "--dataset", join(tmp, "nothing.csv")], 1, /nothing\.csv: unknown data set and no such file/],
   ];
   for (const [args, code, message] of cases) {
