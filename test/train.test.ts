@@ -64,6 +64,23 @@ test("eval --json prints one JSON document with the contract's keys", () => {
   assert.ok(Math.abs(out.recon + out.kl + out.elbo) < 1e-6 * Math.abs(out.elbo) + 1e-6);
 });
 
+test("eval shards: --offset N --limit M evaluates examples [N, N + M), and two halves average to the whole", () => {
+  const dir = join(tmp, "straight");
+  const evalJson = (...args: string[]) => {
+    const r = runCli(["eval", dir, "--json", "--is-samples", "0", ...args]);
+    ok(r, `eval ${args.join(" ")}`);
+    return JSON.parse(r.stdout);
+  };
+  const whole = evalJson("--limit", "200");
+  const first = evalJson("--limit", "100");
+  const second = evalJson("--offset", "100", "--limit", "100");
+  assert.equal(second.offset, 100);
+  assert.equal(second.n, 100);
+  // KL(q(z|x) ‖ p(z)) is closed-form per example, so shard means combine exactly
+  assert.ok(Math.abs((first.kl + second.kl) / 2 - whole.kl) < 1e-4, `${first.kl}, ${second.kl} vs ${whole.kl}`);
+  assert.ok(Math.abs(first.kl - second.kl) > 1e-3, "the two shards hold different examples");
+});
+
 for (const point of ["model", "optimizer", "state", "rename"]) {
   test(`a kill while saving (after the ${point} write) leaves a folder that eval loads and resume finishes`, () => {
     const dir = copyOfOneEpochRun(join(tmp, `kill-${point}`));
@@ -131,6 +148,7 @@ test("bad input fails with one line and the promised exit code", () => {
     [["train", "--config", join(tmp, "missing.json")], 1, /missing\.json: cannot read config file/],
     [["eval", join(tmp, "no-such-run")], 1, /no-such-run: no such run folder/],
     [["eval", tmp], 1, /not a run folder/],
+    [["eval", join(tmp, "straight"), "--offset", "99999999"], 1, /--offset 99999999: the test split has \d+ examples/],
     [["eval", join(tmp, "straight"), "--refine-steps", "5", "--refine-objective", "kl"], 1, /--refine-objective kl: must be elbo or iwae/],
     [["eval", join(tmp, "straight"), "--refine-steps", "-1"], 2, /--refine-steps must be an integer >= 0/],
     [["train", "--dataset", join(tmp, "nothing.csv")], 1, /nothing\.csv: unknown data set and no such file/],

@@ -5,11 +5,11 @@ import { openRun, loadRunData } from "../train/run.js";
 import { evaluate } from "../eval/evaluate.js";
 import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
-import type { SplitName } from "../data/dataset.js";
+import { sliceSplit, type SplitName } from "../data/dataset.js";
 import { intOption, printJson, say, fmt } from "./common.js";
 
 type EvalFlags = {
-  split: string; isSamples?: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
+  split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
   refineSteps: number; refineSamples: number; refineObjective: string;
 };
 
@@ -20,8 +20,11 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   const run = await openRun(runDir, flags.best ? "best" : "last");
   const split = flags.split as SplitName;
   const data = await loadRunData(run.config, [split]);
-  const s = data.splits[split];
-  if (!s) throw new LatentkitError(`data set ${data.name} has no ${split} split${data.missing?.length ? ` (missing: ${data.missing.join(", ")})` : ""}`);
+  const whole = data.splits[split];
+  if (!whole) throw new LatentkitError(`data set ${data.name} has no ${split} split${data.missing?.length ? ` (missing: ${data.missing.join(", ")})` : ""}`);
+  if (flags.offset >= whole.n) throw new LatentkitError(`--offset ${flags.offset}: the ${split} split has ${whole.n} examples`);
+  // a shard [offset, offset + limit): shards evaluated in separate processes combine as means weighted by n
+  const s = flags.offset > 0 ? sliceSplit(whole, flags.offset, whole.n) : whole;
   const isSamples = run.model.probabilistic ? flags.isSamples ?? 1000 : 0;
   if (!["elbo", "iwae"].includes(flags.refineObjective)) {
     throw new LatentkitError(`--refine-objective ${flags.refineObjective}: must be elbo or iwae`);
@@ -35,10 +38,11 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   });
   disposeTree(run.params);
   if (flags.json) {
-    printJson({ split, ...r });
+    printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r });
     return;
   }
-  say(`${run.config.model} on ${data.name} ${split} (${r.n} examples), nats per example:`);
+  const shard = flags.offset > 0 ? ` from example ${flags.offset}` : "";
+  say(`${run.config.model} on ${data.name} ${split} (${r.n} examples${shard}), nats per example:`);
   if (run.model.probabilistic) {
     say(`  elbo            ${fmt(r.elbo, 3)}`);
     say(`  recon           ${fmt(r.recon, 3)}`);
@@ -60,7 +64,8 @@ export function registerEval(program: Command): void {
     .description("evaluate a run on a split: ELBO, IS log-likelihood, reconstruction, KL, active units")
     .option("--split <name>", "train, valid or test", "test")
     .option("--is-samples <k>", "importance samples for -log p(x) (default 1000; 0 skips it)", intOption("--is-samples", 0))
-    .option("--limit <n>", "evaluate the first N examples", intOption("--limit", 1))
+    .option("--limit <n>", "evaluate the first N examples (after --offset)", intOption("--limit", 1))
+    .option("--offset <n>", "skip the first N examples (a shard: run shards side by side, average by n)", intOption("--offset", 0), 0)
     .option("--batch-size <n>", "examples per batch", intOption("--batch-size", 1), 100)
     .option("--seed <n>", "random seed of the estimates", intOption("--seed", 0), 0)
     .option("--refine-steps <n>", "refine the IS proposal per example by N Adam steps from q(z|x) (a tighter estimate of the same log p(x); 0 is off)", intOption("--refine-steps", 0), 0)
