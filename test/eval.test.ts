@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { init, np, fromData, toData, toNumber, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
+import { init, np, fromData, toData, toNumber, keyFromSeed, keyStream, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { linear, type LinearParams } from "../src/nn/linear.js";
 import { makeSplit, type Split } from "../src/data/dataset.js";
 import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
@@ -256,14 +256,9 @@ test("pPCA: active units count the latent dimensions whose posterior mean varies
 test("pPCA: refining the proposal per example on its ELBO moves the approximate encoder's q(z|x) onto the exact posterior", () => {
   const params = ppcaParams(approx);
   const refiner = proposalRefiner(model, { steps: 300, samples: 8, lr: 0.02, objective: "elbo" });
-  let key = keyFromSeed(31);
-  const nextKey = () => {
-    const [next, k] = splitKey(key);
-    key = next;
-    return k;
-  };
+  const keys = keyStream(31);
   const n = 50;
-  const r = refiner.refine(params, fromData(xs.subarray(0, n * D), [n, 1, 1, D]), np.zeros([n], { dtype: np.int32 }), nextKey);
+  const r = refiner.refine(params, fromData(xs.subarray(0, n * D), [n, 1, 1, D]), np.zeros([n], { dtype: np.int32 }), keys.next);
   const loc = toData(r.loc) as Float32Array, logVar = toData(r.logVar) as Float32Array;
   let locErr = 0, logVarErr = 0, startErr = 0;
   for (let k = 0; k < n; k++) {
@@ -280,7 +275,7 @@ test("pPCA: refining the proposal per example on its ELBO moves the approximate 
   assert.ok(locErr < 0.15, `refined means are up to ${locErr} posterior sds from the exact posterior means`);
   assert.ok(logVarErr < 0.15, `refined log variances are up to ${logVarErr} from the exact ones (start: 0.8)`);
   refiner.dispose();
-  key.dispose();
+  keys.dispose();
   disposeTree(params);
 });
 

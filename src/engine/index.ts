@@ -64,6 +64,22 @@ export function splitKey(key: Array, n = 2): Array[] {
   return np.unstack(keys) as Array[];
 }
 
+/**
+ * Keys drawn one after another from a seed: each `next()` splits the current key (consumed) into the
+ * one it returns and the one it keeps. `dispose()` drops the kept key.
+ */
+export function keyStream(seed: number): { next: () => Array; dispose: () => void } {
+  let key = keyFromSeed(seed);
+  return {
+    next() {
+      const [kept, drawn] = splitKey(key);
+      key = kept;
+      return drawn;
+    },
+    dispose: () => key.dispose(),
+  };
+}
+
 /** A float32 (or float64) array from JS data, with a shape. */
 export function fromData(data: ArrayLike<number>, shape: number[], dtype: "float32" | "float64" = "float32"): Array {
   const buf = dtype === "float64" ? Float64Array.from(data) : Float32Array.from(data);

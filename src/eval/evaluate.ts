@@ -6,7 +6,7 @@
 //
 // The K weights are drawn in chunks and folded into a running log-sum-exp per example (max and
 // scaled sum, in float64 on the host), so K = 5000 needs the memory of one chunk.
-import { jit, np, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../engine/index.js";
+import { jit, np, keyStream, refTree, disposeTree, type Array } from "../engine/index.js";
 import { proposalRefiner, type RefineOptions } from "./refine.js";
 import { batches } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
@@ -125,7 +125,7 @@ const sumOf = (x: Array) => (x.dataSync() as Float32Array).reduce((a, b) => a + 
 export function evaluate(model: Model, params: Params, split: Split, opts: EvalOptions): EvalResult {
   const batchSize = opts.batchSize ?? 100;
   const maxRows = opts.maxRows ?? 20000;
-  let key = keyFromSeed(opts.seed ?? 0);
+  const keys = keyStream(opts.seed ?? 0);
   const n = Math.min(split.n, opts.limit ?? split.n);
   const pixels = split.imageShape[0] * split.imageShape[1] * split.imageShape[2];
   const labelsOf = (y: Array | undefined, b: number) => y ?? np.zeros([b], { dtype: np.int32 });
@@ -139,11 +139,6 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   const sampler = model.logImportanceWeights && opts.isSamples > 0 ? importanceSampler(model, maxRows) : undefined;
   const refineSteps = sampler ? opts.refine?.steps ?? 0 : 0;
   const refiner = refineSteps > 0 ? proposalRefiner(model, opts.refine!) : undefined;
-  const nextKey = () => {
-    const [next, k] = splitKey(key);
-    key = next;
-    return k;
-  };
 
   let sqErr = 0, recon = 0, kl = 0, nll = 0;
   let klPerDim: Float64Array | undefined;
@@ -152,9 +147,7 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
     const B = b.x.shape[0];
     sqErr += sumOf(reconErr(refTree(params), b.x.ref, labelsOf(b.y?.ref, B)));
     if (elboTerms) {
-      const [next, k1] = splitKey(key);
-      key = next;
-      const t = elboTerms(refTree(params), b.x.ref, labelsOf(b.y?.ref, B), k1);
+      const t = elboTerms(refTree(params), b.x.ref, labelsOf(b.y?.ref, B), keys.next());
       recon += sumOf(t.recon);
       kl += sumOf(t.kl);
       const perDim = t.klPerDim.dataSync() as Float32Array;
@@ -170,14 +163,14 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
       }
     }
     if (sampler) {
-      const proposal = refiner?.refine(params, b.x.ref, labelsOf(b.y?.ref, B), nextKey);
-      const logPx = sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), opts.isSamples, nextKey, proposal);
+      const proposal = refiner?.refine(params, b.x.ref, labelsOf(b.y?.ref, B), keys.next);
+      const logPx = sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), opts.isSamples, keys.next, proposal);
       for (let i = 0; i < B; i++) nll -= logPx[i];
     }
     b.x.dispose();
     b.y?.dispose();
   }
-  key.dispose();
+  keys.dispose();
   for (const f of [reconErr, elboTerms, encodeMean]) (f as { dispose?: () => void } | undefined)?.dispose?.();
   sampler?.dispose();
   refiner?.dispose();

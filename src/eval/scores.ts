@@ -5,7 +5,7 @@
 //   nll(x)         = −log p(x) ≈ −log (1/K) Σ_k p(x, z_k) / q(z_k|x)    (importance sampling, K samples)
 //
 // The last two only for latent-variable models; nll only when K > 0.
-import { jit, np, keyFromSeed, splitKey, refTree, type Array } from "../engine/index.js";
+import { jit, np, keyStream, refTree, type Array } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { batches } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
@@ -58,12 +58,7 @@ export function scoreExamples(model: Model, params: Params, split: Split, opts: 
       }) as unknown as Jitted
     : undefined;
   const sampler = K > 0 ? importanceSampler(model, opts.maxRows) : undefined;
-  let key = keyFromSeed(opts.seed ?? 0);
-  const nextKey = () => {
-    const [next, k] = splitKey(key);
-    key = next;
-    return k;
-  };
+  const keys = keyStream(opts.seed ?? 0);
   const labelsOf = (y: Array | undefined, b: number) => y ?? np.zeros([b], { dtype: np.int32 });
   const binarize = opts.binarize === "dynamic" ? "static" : opts.binarize;
   let at = 0;
@@ -77,17 +72,17 @@ export function scoreExamples(model: Model, params: Params, split: Split, opts: 
       const S = opts.elboSamples ?? 1;
       const sum = new Float64Array(B);
       for (let s = 0; s < S; s++) {
-        const v = (negElbo(refTree(params) as any, b.x.ref, labelsOf(b.y?.ref, B), nextKey()) as Array).dataSync() as Float32Array;
+        const v = (negElbo(refTree(params) as any, b.x.ref, labelsOf(b.y?.ref, B), keys.next()) as Array).dataSync() as Float32Array;
         for (let i = 0; i < B; i++) sum[i] += v[i] / S;
       }
       put(out.neg_elbo!, sum);
     }
-    if (sampler) put(out.nll!, sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), K, nextKey).map((v) => -v));
+    if (sampler) put(out.nll!, sampler.logMarginal(params, b.x.ref, labelsOf(b.y?.ref, B), K, keys.next).map((v) => -v));
     b.x.dispose();
     b.y?.dispose();
     at += B;
   }
-  key.dispose();
+  keys.dispose();
   reconErr.dispose?.();
   negElbo?.dispose?.();
   sampler?.dispose();

@@ -128,30 +128,20 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
   // r is the encoder's q(z|x), or a Gaussian given per example (eval's refined proposal).
   const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal, pathwise = false): Array => {
     const c = context(batch.labels);
-    const q = proposal
-      ? (batch.x.ref.dispose(), Normal.fromLogVar(proposal.loc.ref, proposal.logVar.ref))
-      : posterior(params, batch.x.ref, ref(c));
+    const q = proposal ? Normal.fromLogVar(proposal.loc, proposal.logVar) : posterior(params, batch.x.ref, ref(c));
     const B = batch.x.shape[0];
     const z = q.rsample(key, [k]); // [k, B, d]
-    let logQ: Array; // [k, B]
-    if (proposal && pathwise) {
-      const fixed = Normal.fromLogVar(lax.stopGradient(proposal.loc), lax.stopGradient(proposal.logVar));
-      logQ = fixed.logProb(z.ref);
-      fixed.dispose();
-    } else {
-      logQ = q.logProb(z.ref);
-      if (proposal) {
-        proposal.loc.dispose();
-        proposal.logVar.dispose();
-      }
-    }
+    // pathwise: the density of z under r's parameters held constant
+    const density = pathwise ? Normal.fromLogVar(lax.stopGradient(q.loc.ref), lax.stopGradient(q.logScale.ref.mul(2))) : q;
+    const logQ = density.logProb(z.ref); // [k, B]
+    if (pathwise) density.dispose();
     const p = prior(params, q, ref(c));
     const logPz = p.logProb(z.ref);
     p.dispose();
     const cRep = c ? np.broadcastTo(c.ref.reshape([1, B, numClasses]), [k, B, numClasses]).reshape([k * B, numClasses]) : undefined;
-    // with a given proposal the gradient (refine.ts) is taken with respect to z alone, and jit would
-    // fuse the logits' matmul into the matmul of their cotangent with the weights: writeOut stops it
-    const px = likelihood(params, z.reshape([k * B, d]), cRep, proposal !== undefined);
+    // pathwise (refine.ts) differentiates with respect to z alone, and jit would fuse the logits'
+    // matmul into the matmul of their cotangent with the weights: writeOut stops it
+    const px = likelihood(params, z.reshape([k * B, d]), cRep, pathwise);
     const xRep = np.broadcastTo(batch.x.reshape([1, B, C, H, W]), [k, B, C, H, W]).reshape([k * B, C, H, W]);
     const logPx = px.logProb(xRep).reshape([k, B]);
     px.dispose();
