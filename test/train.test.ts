@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync, cpSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "./helpers/cli.js";
+import { readSafetensors } from "../src/io/safetensors.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "latentkit-train-"));
 // A small, quick VAE on the built-in sprites (about a second per epoch).
@@ -49,6 +50,45 @@ test("training 2 epochs straight and 1 epoch + resume 1 epoch give the same para
   for (const f of ["config.json", "model.safetensors", "optimizer.safetensors", "state.json", "metrics.jsonl", "best.safetensors", "eval.json"]) {
     assert.ok(existsSync(join(resumed, f)), `run folder lacks ${f}`);
   }
+});
+
+test("Polyak averaging (polyakDecay): model.safetensors is the average, the optimizer file keeps the iterate, resume stays exact", () => {
+  const averaging = ["--set", "polyakDecay=0.99"];
+  const straight = join(tmp, "avg-straight"), resumed = join(tmp, "avg-resumed");
+  ok(runCli(["train", ...small, ...averaging, "--epochs", "2", "--out", straight]), "straight averaging run");
+  ok(runCli(["train", ...small, ...averaging, "--epochs", "1", "--out", resumed]), "one epoch");
+  ok(runCli(["train", "--resume", resumed, "--epochs", "2", "--quiet"]), "resume");
+  for (const f of ["model.safetensors", "optimizer.safetensors", "best.safetensors"]) {
+    assert.ok(readFileSync(join(straight, f)).equals(readFileSync(join(resumed, f))), `${f} differs after the resume`);
+  }
+  assert.deepEqual(metricsWithoutTime(resumed), metricsWithoutTime(straight));
+  const model = readSafetensors(join(straight, "model.safetensors")).tensors;
+  const optimizer = readSafetensors(join(straight, "optimizer.safetensors")).tensors;
+  const names = Object.keys(model);
+  assert.deepEqual(Object.keys(optimizer).filter((k) => k.startsWith("iterate.")).sort(), names.map((k) => `iterate.${k}`).sort());
+  // After 2 epochs the average trails the iterate: the two differ everywhere that training moved.
+  const w = names.find((k) => k.endsWith("weight"))!;
+  const a = model[w].data as Float32Array, it = optimizer[`iterate.${w}`].data as Float32Array;
+  assert.ok(a.some((v, i) => Math.abs(v - it[i]) > 1e-6), "the average equals the iterate");
+  // The straight run without averaging takes the same steps: its final iterate is the averaging run's iterate.
+  const plain = readSafetensors(join(tmp, "straight", "model.safetensors")).tensors;
+  assert.ok(Buffer.from((plain[w].data as Float32Array).buffer).equals(Buffer.from(it.buffer)), "averaging changed the iterate");
+});
+
+test("Polyak averaging switched on, then off, at a resume: the average starts at the iterate; off again resumes the iterate", () => {
+  const dir = copyOfOneEpochRun(join(tmp, "avg-switch"));
+  ok(runCli(["train", "--resume", dir, "--epochs", "2", "--set", "polyakDecay=0.99", "--quiet"]), "switch on");
+  assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).polyakDecay, 0.99);
+  const on = readSafetensors(join(dir, "optimizer.safetensors")).tensors;
+  assert.ok(Object.keys(on).some((k) => k.startsWith("iterate.")));
+  // Resuming from epoch 1 walks the same iterates as the plain run's epoch 2.
+  const plain = readSafetensors(join(tmp, "straight", "model.safetensors")).tensors;
+  for (const [name, t] of Object.entries(plain)) {
+    assert.ok(Buffer.from((t.data as Float32Array).buffer).equals(Buffer.from((on[`iterate.${name}`].data as Float32Array).buffer)), name);
+  }
+  ok(runCli(["train", "--resume", dir, "--epochs", "3", "--set", "polyakDecay=0", "--quiet"]), "switch off");
+  const off = readSafetensors(join(dir, "optimizer.safetensors")).tensors;
+  assert.ok(!Object.keys(off).some((k) => k.startsWith("iterate.")), "no iterate is kept without averaging");
 });
 
 test("eval --json prints one JSON document with the contract's keys", () => {

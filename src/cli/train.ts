@@ -8,14 +8,14 @@ import { resolveConfig, loadRunData, createModel, dataInfo, openRun, fitRunPrior
 import { train } from "../train/trainer.js";
 import { consoleProgress, silentProgress } from "../train/progress.js";
 import { CONFIG_FILE, readJsonFile } from "../train/checkpoint.js";
-import { validateConfig, type RunConfig } from "../train/config.js";
+import { validateConfig, parseSetting, type RunConfig } from "../train/config.js";
 import { evaluate } from "../eval/evaluate.js";
 import { disposeTree } from "../engine/index.js";
 import { intOption, numberOption, collect, say, note, fmt } from "./common.js";
 import { writeReport } from "../report/report.js";
 
 /** Options that may change when resuming (the rest would make the run a different one). */
-const RESUMABLE = new Set(["epochs", "lr", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
+const RESUMABLE = new Set(["epochs", "lr", "lrSchedule", "polyakDecay", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;
@@ -41,8 +41,8 @@ function resumeConfig(dir: string, flags: TrainFlags): RunConfig {
     dataDir: flags.dataDir,
   };
   for (const s of flags.set ?? []) {
-    const eq = s.indexOf("=");
-    given[s.slice(0, eq)] = s.slice(eq + 1);
+    const [key, value] = parseSetting(s);
+    given[key] = value;
   }
   if (flags.config) throw new LatentkitError("--config cannot be combined with --resume (the run keeps its configuration)");
   for (const [k, v] of Object.entries(given)) {

@@ -100,6 +100,27 @@ export function loadModelTensors(dir: string, which: "last" | "best" = "last"): 
   return readSafetensors(file).tensors;
 }
 
+// With Polyak averaging on, model.safetensors holds the average (the model that is evaluated) and
+// the optimizer file holds the raw iterate beside the optimizer's state, under two prefixes.
+const OPTIMIZER_PREFIX = "optimizer.";
+const ITERATE_PREFIX = "iterate.";
+
+/** The optimizer file's tensors: the optimizer state alone, or with the iterate (averaging on). */
+export function packOptimizer(optimizer: Tensors, iterate?: Tensors): Tensors {
+  if (!iterate) return optimizer;
+  const prefixed = (t: Tensors, p: string) => Object.fromEntries(Object.entries(t).map(([k, v]) => [p + k, v]));
+  return { ...prefixed(optimizer, OPTIMIZER_PREFIX), ...prefixed(iterate, ITERATE_PREFIX) };
+}
+
+/** The inverse of packOptimizer: an iterate is there only if the run was averaging. */
+export function unpackOptimizer(tensors: Tensors): { optimizer: Tensors; iterate?: Tensors } {
+  const names = Object.keys(tensors);
+  if (!names.some((k) => k.startsWith(ITERATE_PREFIX))) return { optimizer: tensors };
+  const part = (p: string) =>
+    Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
+  return { optimizer: part(OPTIMIZER_PREFIX), iterate: part(ITERATE_PREFIX) };
+}
+
 /** Everything needed to resume: model and optimizer arrays and the train state, from one step. */
 export function loadCheckpoint(dir: string): { model: Tensors; optimizer: Tensors; state: TrainState } {
   assertRunFolder(dir);

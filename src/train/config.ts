@@ -21,6 +21,8 @@ export const trainingOptionsSchema = z.object({
   momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum"),
   weightDecay: z.number().min(0).default(0).describe("weight decay (AdamW: decoupled; SGD: L2)"),
   clipNorm: z.number().positive().nullable().default(null).describe("global gradient-norm clip; null is off"),
+  polyakDecay: z.number().min(0).lt(1).default(0)
+    .describe("Polyak averaging: decay d of an exponential moving average of the parameters (e.g. 0.9995); validation, the best checkpoint and model.safetensors hold the average; 0 is off"),
   lrSchedule: z.enum(["constant", "step", "cosine"]).default("constant").describe("learning-rate schedule"),
   lrWarmupSteps: z.number().int().min(0).default(0).describe("linear learning-rate warm-up steps"),
   lrStepEpochs: positiveInt.default(30).describe("step schedule: epochs between decays"),

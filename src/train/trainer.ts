@@ -1,5 +1,6 @@
 // One trainer for every model: epochs of jitted steps, validation each epoch, metrics.jsonl,
-// checkpoints (last and best) that resume exactly, early stopping, and a divergence guard.
+// checkpoints (last and best) that resume exactly, early stopping, a divergence guard, and
+// optional Polyak averaging (average.ts).
 import { mkdirSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, toNumber, disposeTree, refTree, type Array } from "../engine/index.js";
@@ -13,8 +14,9 @@ import type { RunConfig } from "./config.js";
 import { makeTrainStep, makeEvalStep, makeOptimizer, splitBuffers } from "./step.js";
 import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
 import {
-  saveCheckpoint, loadCheckpoint, CONFIG_FILE, METRICS_FILE, type TrainState,
+  saveCheckpoint, loadCheckpoint, packOptimizer, unpackOptimizer, CONFIG_FILE, METRICS_FILE, type TrainState,
 } from "./checkpoint.js";
+import { averageDecayAt, makeAverageUpdate } from "./average.js";
 import { recordsToTensors, tensorsToRecords } from "./tensors.js";
 import type { Progress } from "./progress.js";
 import { pretrain } from "./pretrain.js";
@@ -78,6 +80,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   // Initial state, or the saved one.
   const [initKey, firstRunKey] = splitKey(keyFromSeed(config.seed));
   let params = model.init(initKey);
+  let averaged: Params | null = null; // the Polyak average, when config.polyakDecay > 0
   let optState: unknown = optimizer.init(splitBuffers(params).trainable); // buffers are not optimised
   let state: TrainState = {
     epoch: 0, step: 0, key: keyWords(firstRunKey), lrScale: 1, divergences: 0,
@@ -87,12 +90,18 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   mkdirSync(runDir, { recursive: true });
   if (args.resume) {
     const saved = loadCheckpoint(runDir);
-    const loadedParams = fromRecords(tensorsToRecords(saved.model), { like: params as any }) as Params;
-    const loadedOpt = fromRecords(tensorsToRecords(saved.optimizer), { like: optState as any });
-    disposeTree(params);
+    const { optimizer: savedOptimizer, iterate: savedIterate } = unpackOptimizer(saved.optimizer);
+    const loadParams = (t: typeof saved.model) => fromRecords(tensorsToRecords(t), { like: params as any }) as Params;
+    const savedModel = loadParams(saved.model);
+    const loadedOpt = fromRecords(tensorsToRecords(savedOptimizer), { like: optState as any });
     disposeTree(optState);
-    params = loadedParams;
     optState = loadedOpt;
+    // An averaging run saved the average as the model and the iterate with the optimizer. A run
+    // that switches averaging on at this resume starts the average at the iterate.
+    disposeTree(params);
+    params = savedIterate ? loadParams(savedIterate) : savedModel;
+    if (config.polyakDecay > 0) averaged = savedIterate ? savedModel : refTree(savedModel);
+    else if (savedIterate) disposeTree(savedModel);
     state = { ...saved.state, stopped: null };
     // metrics.jsonl may hold lines past the checkpoint (a kill after the append): keep those up to it.
     const lines = readJsonLines(join(runDir, METRICS_FILE)) as { epoch: number }[];
@@ -110,6 +119,8 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     }
   }
 
+  if (config.polyakDecay > 0 && averaged === null) averaged = refTree(params);
+  const averageUpdate = makeAverageUpdate();
   const step = makeTrainStep(model, optimizer, config.clipNorm);
   const evalStep = makeEvalStep(model);
   let key = keyFromWords(state.key);
@@ -152,6 +163,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       params = out.params;
       optState = out.optState;
       state.step += 1;
+      if (averaged) averaged = averageUpdate(averaged, params, scalar(1 - averageDecayAt(config.polyakDecay, state.step)));
       seen += size;
       sums.loss = (sums.loss ?? 0) + loss * size;
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v * size;
@@ -165,7 +177,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     const klTarget = config.beta;
     let validLoss: number;
     if (valid) {
-      const v = evaluateLoss(model, evalStep, params, valid, config, klTarget, temperatureAt(config, state.step), config.seed + 1);
+      const v = evaluateLoss(model, evalStep, averaged ?? params, valid, config, klTarget, temperatureAt(config, state.step), config.seed + 1);
       for (const [k, x] of Object.entries(v)) line[`valid_${k}`] = x;
       validLoss = v.loss;
     } else {
@@ -191,19 +203,24 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     // The metrics line goes first: a resume drops lines past its checkpoint, so a kill between the
     // two writes loses nothing.
     appendJsonLine(join(runDir, METRICS_FILE), line);
-    const modelTensors = recordsToTensors(toRecords(params as any));
-    saveCheckpoint(runDir, modelTensors, recordsToTensors(toRecords(optState as any)), state, improved ? modelTensors : undefined);
+    const modelTensors = recordsToTensors(toRecords((averaged ?? params) as any));
+    const optimizerTensors = packOptimizer(
+      recordsToTensors(toRecords(optState as any)), averaged ? recordsToTensors(toRecords(params as any)) : undefined,
+    );
+    saveCheckpoint(runDir, modelTensors, optimizerTensors, state, improved ? modelTensors : undefined);
     progress.log(formatEpochLine(line, config.epochs));
   }
   key.dispose();
   if (state.stopped?.startsWith("diverged")) {
     disposeTree(params);
+    if (averaged) disposeTree(averaged);
     disposeTree(optState);
     throw new LatentkitError(state.epoch > 0 ? state.stopped : state.stopped.replace(/; the last good.*/, "; no checkpoint was written"));
   }
   if (state.stopped) progress.log(state.stopped);
   disposeTree(optState);
-  return { runDir, state, params, model };
+  if (averaged) disposeTree(params);
+  return { runDir, state, params: averaged ?? params, model };
 }
 
 function formatEpochLine(line: Record<string, number | null>, epochs: number): string {
