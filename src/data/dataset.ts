@@ -124,6 +124,24 @@ export function gatherSplit(split: Split, indices: ArrayLike<number>): Split {
   return makeSplit(pixels, split.imageShape, { scale: split.scale, labels, factors });
 }
 
+/** The examples of `a` followed by those of `b`, copied into one store (same image shape and scale). */
+export function concatSplits(a: Split, b: Split): Split {
+  if (a.imageShape.join() !== b.imageShape.join() || a.scale !== b.scale) {
+    throw new LatentkitError(`cannot join splits of shapes [${a.imageShape}] and [${b.imageShape}]`);
+  }
+  const pixels = new (a.pixels.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(a.pixels.length + b.pixels.length);
+  pixels.set(a.pixels, 0);
+  pixels.set(b.pixels, a.pixels.length);
+  const joined = (x?: Int32Array, y?: Int32Array) => {
+    if (!x || !y) return undefined;
+    const out = new Int32Array(x.length + y.length);
+    out.set(x, 0);
+    out.set(y, x.length);
+    return out;
+  };
+  return makeSplit(pixels, a.imageShape, { scale: a.scale, labels: joined(a.labels, b.labels), factors: joined(a.factors, b.factors) });
+}
+
 /** The default share of train that becomes the valid split when a data set has none. */
 export const VALID_FRACTION = 0.1;
 

@@ -9,7 +9,7 @@
 // Reductions: summed over pixels and latent dimensions, averaged over the batch (the seeds sum over
 // the batch too; averaging only rescales the gradient, which Adam ignores, and makes losses
 // comparable across batch sizes: the reported numbers are nats per example).
-import { np, jnn, lax, splitKey, writeOut, type Array } from "../engine/index.js";
+import { np, jnn, lax, random, splitKey, writeOut, type Array } from "../engine/index.js";
 import {
   Bernoulli, Normal, StandardNormal, gaussianLikelihood, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
@@ -48,6 +48,9 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
   }
   const classMeanPrior = conditional && options.conditionalPrior === "class-mean";
   const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+  if (objective === "iwae" && options.encoderNoise > 0) {
+    throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
+  }
 
   /** One-hot conditioning from int labels (consumed), or nothing for unconditional models. */
   const context = (labels?: Array): Array | undefined => {
@@ -112,10 +115,19 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return { kl: perDim.ref.sum(-1), perDim };
   };
 
-  const elboTerms = (params: Params, batch: Batch, key: Array): ElboTerms => {
+  // With encoder noise σ > 0 (training only), q is computed from x̃ = x + σ ε, ε ~ N(0, I), and the
+  // decoder still scores the clean x: E_x̃[ E_q(z|x̃)[log p(x|z)] − KL(q(z|x̃) ‖ p(z)) ] (Shu et al. 2018).
+  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0): ElboTerms => {
     const c = context(batch.labels);
-    const q = posterior(params, batch.x.ref, ref(c));
-    const z = q.rsample(key);
+    let sampleKey = key;
+    let encoderInput = batch.x.ref;
+    if (encoderNoise > 0) {
+      const [noiseKey, rest] = splitKey(key);
+      sampleKey = rest;
+      encoderInput = encoderInput.add(random.normal(noiseKey, batch.x.shape).astype(batch.x.dtype).mul(encoderNoise));
+    }
+    const q = posterior(params, encoderInput, ref(c));
+    const z = q.rsample(sampleKey);
     const px = likelihood(params, z, ref(c));
     const recon = px.logProb(batch.x).neg(); // [B]
     px.dispose();
@@ -163,7 +175,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
     }
     ctx.temperature.dispose();
-    const { recon, kl: klB, klPerDim } = elboTerms(params, batch, key);
+    const { recon, kl: klB, klPerDim } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise : 0);
     // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
     const klObjective = options.freeBits > 0
       ? np.maximum(mean0(klPerDim!), options.freeBits).sum()

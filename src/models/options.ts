@@ -19,6 +19,8 @@ export const modelOptionsSchema = z.object({
   klWarmupSteps: z.number().int().min(0).default(0).describe("KL weight rises linearly from 0 to beta over this many steps"),
   klWarmupEpochs: z.number().min(0).default(0).describe("the same in epochs (used when klWarmupSteps is 0)"),
   freeBits: z.number().min(0).default(0).describe("per-dimension KL floor in nats (free bits); 0 is off"),
+  encoderNoise: z.number().min(0).default(0)
+    .describe("σ of Gaussian noise added to the encoder's input in training (denoising amortized inference regularisation, Shu et al. 2018); the decoder still reconstructs the clean x; 0 is off"),
   iwSamples: positiveInt.default(5).describe("k, importance samples of the IWAE bound (k = 1 is the VAE)"),
   conditionalPrior: z.enum(["standard", "class-mean"]).default("standard")
     .describe("CVAE prior: N(0, I), or N(mu_c, I) with a learned mean per class (seed 002)"),

@@ -22,6 +22,7 @@ export type Batch = { x: Array; labels?: Array };
 export type StepContext = {
   klWeight: Array; // β at this step (KL warm-up multiplies the target β)
   temperature: Array; // Gumbel-softmax τ at this step
+  training?: boolean; // set by the training step only (not validation): regularisers that act in training
 };
 
 /**

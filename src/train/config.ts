@@ -12,6 +12,8 @@ export const trainingOptionsSchema = z.object({
   preset: z.string().nullable().default(null).describe("named preset of the model family"),
   dataset: z.string().default("sprites").describe("data set name or path (latentkit datasets)"),
   dataDir: z.string().nullable().default(null).describe("where named data sets are looked for"),
+  trainOnValid: z.boolean().default(false)
+    .describe("train on train + valid (the final fit of a chosen recipe); no validation is left, so the best checkpoint follows the training loss"),
   binarize: z.enum(["none", "static", "dynamic"]).default("none")
     .describe("binarise images: no, threshold 0.5, or resample Bernoulli(x) every epoch"),
   epochs: positiveInt.default(10).describe("total epochs of the run (resume continues up to this)"),

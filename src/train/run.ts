@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { init } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { loadDataset } from "../data/registry.js";
-import { gatherSplit, type Dataset, type SplitName } from "../data/dataset.js";
+import { concatSplits, gatherSplit, type Dataset, type SplitName } from "../data/dataset.js";
 import { getModelFamily, findPreset } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { fromRecords, toRecords } from "../nn/tree.js";
@@ -60,7 +60,16 @@ export async function loadRunData(config: RunConfig, splits?: readonly SplitName
   const data = await loadDataset(config.dataset, {
     dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits,
   });
-  return config.excludeClasses.length ? withoutClasses(data, config.excludeClasses) : data;
+  const kept = config.excludeClasses.length ? withoutClasses(data, config.excludeClasses) : data;
+  const wantsTrain = !splits || splits.includes("train");
+  return config.trainOnValid && wantsTrain ? withValidInTrain(kept) : kept;
+}
+
+/** The data set with its valid split appended to train and no valid split left. */
+export function withValidInTrain(data: Dataset): Dataset {
+  const { train, valid } = data.splits;
+  if (!train || !valid) return data; // a command that asked for one split only
+  return { ...data, splits: { ...data.splits, train: concatSplits(train, valid), valid: undefined } };
 }
 
 /** The data set with the examples of `classes` removed from train and valid (test keeps every class). */

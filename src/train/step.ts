@@ -24,7 +24,7 @@ export function makeTrainStep(model: Model, optimizer: Optimizer<any>, clipNorm:
   // Gradients flow to the trainable part only; buffers enter the loss as constants.
   type Aux = { metrics: Record<string, Array>; aux: Params };
   const lossOf = (trainable: Params, buffers: Params, batch: Batch, key: Array, ctx: StepContext) => {
-    const { loss, metrics, aux } = model.loss(withBuffers(trainable, buffers), batch, key, ctx);
+    const { loss, metrics, aux } = model.loss(withBuffers(trainable, buffers), batch, key, { ...ctx, training: true });
     return [loss, { metrics, aux: aux ?? {} }] as [Array, Aux];
   };
   const step = (
