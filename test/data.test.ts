@@ -13,7 +13,7 @@ import { encodeIdx, decodeIdx, readIdx } from "../src/io/idx.js";
 import { writeNpy } from "../src/io/npy.js";
 import { writePng } from "../src/io/png.js";
 import {
-  loadDataset, loadDatasetSync, requireSplit, withValidSplit, dataRoot, locateNamed, makeSplit, NAMED_DATASETS,
+  loadDataset, loadDatasetSync, requireSplit, withValidSplit, dataRoot, locateNamed, makeSplit, concatSplits, NAMED_DATASETS,
 } from "../src/data/index.js";
 import { batches, hostBatches, epochOrder, batchesPerEpoch } from "../src/data/loader.js";
 import { binarizeBatch, parseBinarizeMode } from "../src/data/binarize.js";
@@ -79,6 +79,16 @@ test("a valid split is carved from the last 10% of train", () => {
   assert.deepEqual(ds.splits.valid!.batch([0]), fashion.splits.train!.batch([54000]));
   assert.deepEqual(ds.splits.valid!.labels![5999], fashion.splits.train!.labels![59999]);
   assert.equal(ds.splits.test, fashion.splits.test);
+});
+
+test("concatSplits: the examples and labels of one split, then the other's, in one store; shapes must match", () => {
+  const carved = withValidSplit(fashion);
+  const joined = concatSplits(carved.splits.train!, carved.splits.valid!);
+  assert.equal(joined.n, 60000);
+  const at = [0, 53999, 54000, 59999];
+  assert.deepEqual(joined.batch(at), fashion.splits.train!.batch(at));
+  assert.deepEqual([...joined.labels!.subarray(53998, 54002)], [...fashion.splits.train!.labels!.subarray(53998, 54002)]);
+  assert.throws(() => concatSplits(joined, makeSplit(new Uint8Array(4), [1, 2, 2])), /cannot join splits/);
 });
 
 test("mnist: test 10,000 is read, train is reported missing without a crash", () => {

@@ -91,6 +91,20 @@ test("Polyak averaging switched on, then off, at a resume: the average starts at
   assert.ok(!Object.keys(off).some((k) => k.startsWith("iterate.")), "no iterate is kept without averaging");
 });
 
+test("trainOnValid: valid joins train (sprites: 8192 + 1024), no validation is left, the best checkpoint follows the training loss", () => {
+  const dir = join(tmp, "train-on-valid");
+  const r = runCli(["train", ...small, "--epochs", "2", "--set", "trainOnValid=true", "--out", dir]);
+  ok(r, "train on train + valid");
+  assert.match(r.stderr, /9216 train \/ 0 valid examples/);
+  const lines = metricsWithoutTime(dir);
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => !("valid_loss" in l)), "a validation loss without a validation split");
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  assert.equal(state.bestMetric, Math.min(...lines.map((l) => l.train_loss)));
+  // eval of the test split is unaffected by the option
+  ok(runCli(["eval", dir, "--json", "--limit", "100", "--is-samples", "0"]), "eval");
+});
+
 test("eval --json prints one JSON document with the contract's keys", () => {
   const r = runCli(["eval", join(tmp, "straight"), "--json", "--limit", "200", "--is-samples", "50"]);
   ok(r, "eval");

@@ -175,6 +175,20 @@ test("iwae: the k-sample bound is above the ELBO estimate of the same samples, e
   }
 });
 
+test("encoderNoise: in a training step the encoder sees x + σε (the decoder still scores x); validation is the plain ELBO", () => {
+  const plain = create("vae", { hidden: [32], latent: 4 });
+  const noisy = create("vae", { hidden: [32], latent: 4, encoderNoise: 0.5 });
+  const p = plain.init(keyFromSeed(1));
+  const lossOf = (model: Model, training: boolean) =>
+    toNumber(model.loss(p, { x: images(8, 2) }, keyFromSeed(7), { ...ctx(), training }).loss);
+  assert.equal(lossOf(noisy, false), lossOf(plain, false), "validation must not see the noise");
+  assert.equal(lossOf(plain, true), lossOf(plain, false), "σ = 0 leaves the training loss as it was");
+  const trainingLoss = lossOf(noisy, true);
+  assert.ok(Math.abs(trainingLoss - lossOf(plain, false)) > 1e-3, `training loss ${trainingLoss} unchanged by the noise`);
+  assert.throws(() => create("iwae", { encoderNoise: 0.1 }), /encoderNoise=0.1: it regularises the ELBO's encoder/);
+  disposeTree(p);
+});
+
 // ---------------------------------------------------------------- the CVAE's priors
 
 /** A Gaussian-latent model whose encoder returns fixed (μ, log σ²) and whose decoder is z itself. */
