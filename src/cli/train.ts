@@ -50,7 +50,7 @@ function resumeConfig(dir: string, flags: TrainFlags): RunConfig {
     if (!RESUMABLE.has(k) && JSON.stringify(v) !== JSON.stringify(rest[k]) && String(v) !== String(rest[k])) {
       throw new LatentkitError(`cannot change ${k} when resuming (the run has ${k}=${JSON.stringify(rest[k])}); allowed: ${[...RESUMABLE].join(", ")}`);
     }
-    if (RESUMABLE.has(k)) overrides[k] = typeof rest[k] === "number" ? Number(v) : typeof rest[k] === "boolean" ? v === true || v === "true" : v;
+    if (RESUMABLE.has(k)) overrides[k] = v; // flags are typed and --set values parsed: validateConfig checks them
   }
   return validateConfig({ ...rest, ...overrides });
 }

@@ -127,7 +127,7 @@ export function gatherSplit(split: Split, indices: ArrayLike<number>): Split {
 /** The examples of `a` followed by those of `b`, copied into one store (same image shape and scale). */
 export function concatSplits(a: Split, b: Split): Split {
   if (a.imageShape.join() !== b.imageShape.join() || a.scale !== b.scale) {
-    throw new LatentkitError(`cannot join splits of shapes [${a.imageShape}] and [${b.imageShape}]`);
+    throw new LatentkitError(`cannot join splits of shape [${a.imageShape}] (scale ${a.scale}) and [${b.imageShape}] (scale ${b.scale})`);
   }
   const pixels = new (a.pixels.constructor as Uint8ArrayConstructor | Float32ArrayConstructor)(a.pixels.length + b.pixels.length);
   pixels.set(a.pixels, 0);

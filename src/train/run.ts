@@ -61,8 +61,7 @@ export async function loadRunData(config: RunConfig, splits?: readonly SplitName
     dataDir: config.dataDir ?? undefined, download: true, carveValid: true, splits,
   });
   const kept = config.excludeClasses.length ? withoutClasses(data, config.excludeClasses) : data;
-  const wantsTrain = !splits || splits.includes("train");
-  return config.trainOnValid && wantsTrain ? withValidInTrain(kept) : kept;
+  return config.trainOnValid ? withValidInTrain(kept) : kept;
 }
 
 /** The data set with its valid split appended to train and no valid split left. */

@@ -120,7 +120,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   }
 
   if (config.polyakDecay > 0 && averaged === null) averaged = refTree(params);
-  const averageUpdate = makeAverageUpdate();
+  const averageUpdate = averaged ? makeAverageUpdate() : undefined;
   const step = makeTrainStep(model, optimizer, config.clipNorm);
   const evalStep = makeEvalStep(model);
   let key = keyFromWords(state.key);
@@ -163,7 +163,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       params = out.params;
       optState = out.optState;
       state.step += 1;
-      if (averaged) averaged = averageUpdate(averaged, params, scalar(1 - averageDecayAt(config.polyakDecay, state.step)));
+      if (averaged) averaged = averageUpdate!(averaged, params, scalar(1 - averageDecayAt(config.polyakDecay, state.step)));
       seen += size;
       sums.loss = (sums.loss ?? 0) + loss * size;
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v * size;
