@@ -1,5 +1,6 @@
 // Deterministic autoencoders: ae, dae, sparse-ae, contractive-ae, stacked-ae (src/models/*.ts) and
 // the trainer's pretraining stages (src/train/pretrain.ts).
+import { folderStore } from "../src/train/checkpoint.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -346,7 +347,7 @@ test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrai
   const config = validateConfig({ model: "stacked-ae", hidden: [64], latent: 8, pretrainEpochs: 2, epochs: 1, batchSize: 100, report: false });
   const data = { ...sprites, splits: { train: firstSprites(2000), valid: undefined, test: undefined } };
   const model = build("stacked-ae", config);
-  const r = await train({ config, runDir: join(dir, "run"), model, data, resume: false, progress: silentProgress });
+  const r = await train({ config, store: folderStore(join(dir, "run")), model, data, resume: false, progress: silentProgress });
   disposeTree(r.params);
   const log = JSON.parse(readFileSync(join(dir, "run", "pretrain.json"), "utf8")) as { stage: string; epoch: number; loss: number }[];
   assert.deepEqual(log.map((l) => [l.stage, l.epoch]), [["layer 1/2", 1], ["layer 1/2", 2], ["layer 2/2", 1], ["layer 2/2", 2]]);
@@ -355,7 +356,7 @@ test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrai
   // resuming continues the fine-tuning: no second pretraining
   const lines: string[] = [];
   const spy = { ...silentProgress, log: (l: string) => { lines.push(l); } };
-  const resumed = await train({ config: { ...config, epochs: 2 }, runDir: join(dir, "run"), model, data, resume: true, progress: spy });
+  const resumed = await train({ config: { ...config, epochs: 2 }, store: folderStore(join(dir, "run")), model, data, resume: true, progress: spy });
   disposeTree(resumed.params);
   assert.equal(resumed.state.epoch, 2);
   assert.deepEqual(lines.filter((l) => l.startsWith("pretrain")), []);

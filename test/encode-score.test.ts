@@ -1,5 +1,6 @@
 // latentkit encode / score (src/cli/encode.ts, src/cli/score.ts, src/eval/scores.ts) and the AUROC
 // of a score (src/eval/auroc.ts).
+import { folderStore } from "../src/train/checkpoint.js";
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -45,7 +46,7 @@ before(async () => {
     const config = validateConfig({ model, dataset: "sprites", hidden: [32], latent: 4, epochs: 1, batchSize: 100, report: false });
     const data = { ...sprites, splits: { ...sprites.splits, train: sliceSplit(sprites.splits.train!, 0, 1000) } };
     runs[model] = join(dir, model);
-    const r = await train({ config, runDir: runs[model], model: createModel(config, dataInfo(data)), data, resume: false, progress: silentProgress });
+    const r = await train({ config, store: folderStore(runs[model]), model: createModel(config, dataInfo(data)), data, resume: false, progress: silentProgress });
     disposeTree(r.params);
   }
 });

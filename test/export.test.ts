@@ -4,6 +4,7 @@
 //   half runs where /usr/bin/python3 has torch (Debian's python3-torch); elsewhere it is skipped.
 // - onnx: the traced graph (src/export/onnx.ts), run by onnxruntime-node at two batch sizes, computes
 //   what latentkit computes, for every kind of network: MLP, conv, conditional, quantised.
+import { folderStore } from "../src/train/checkpoint.js";
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -54,7 +55,7 @@ before(async () => {
   for (const [name, options] of Object.entries(models)) {
     const config = validateConfig({ ...options, dataset: "sprites", epochs: 1, batchSize: 100, report: false, evalIsSamples: 0 });
     runs[name] = join(dir, name);
-    const r = await train({ config, runDir: runs[name], model: createModel(config, dataInfo(data)), data, resume: false, progress: silentProgress });
+    const r = await train({ config, store: folderStore(runs[name]), model: createModel(config, dataInfo(data)), data, resume: false, progress: silentProgress });
     disposeTree(r.params);
   }
 });

@@ -3,6 +3,7 @@
 // the ELBO and equals it at k = 1, the CVAE conditions on labels (and its class-mean prior is seed 002's
 // KL), a training step moves every parameter while an evaluation step moves none, and KL warm-up
 // against posterior collapse is measured.
+import { folderStore } from "../src/train/checkpoint.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
@@ -385,7 +386,7 @@ test("KL warm-up avoids a posterior collapse that happens without it (β = 20 on
       sets: ["hidden=128", `klWarmupSteps=${klWarmupSteps}`, "report=false"],
     });
     const model = createModel(config, dataInfo(data));
-    const r = await train({ config, runDir: join(tmp, `warmup-${klWarmupSteps}`), model, data, resume: false, progress: silentProgress });
+    const r = await train({ config, store: folderStore(join(tmp, `warmup-${klWarmupSteps}`)), model, data, resume: false, progress: silentProgress });
     const ev = evaluate(model, r.params, data.splits.test!, { isSamples: 0, seed: 1 });
     disposeTree(r.params);
     return { kl: ev.kl!, recon: ev.recon, objective: ev.recon + 20 * ev.kl!, activeUnits: ev.active_units! };

@@ -1,21 +1,16 @@
-// latentkit train: resolve the configuration, load the data, train, evaluate, write pictures.
+// latentkit train: flags to the library's train (api/node.ts), which trains, evaluates and writes the
+// run folder; this prints what happened. Ctrl-C stops at the next step with a checkpoint to resume.
 import type { Command } from "commander";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
-import { writeJsonAtomic } from "../io/atomic.js";
-import { resolveConfig, loadRunData, createModel, dataInfo, openRun, fitRunPrior } from "../train/run.js";
-import { train } from "../train/trainer.js";
+import { resolveConfig } from "../train/run.js";
+import { parseSetting, type RunConfig } from "../train/config.js";
+import { CONFIG_FILE } from "../train/checkpoint.js";
 import { consoleProgress, silentProgress } from "../train/progress.js";
-import { CONFIG_FILE, readJsonFile } from "../train/checkpoint.js";
-import { validateConfig, parseSetting, type RunConfig } from "../train/config.js";
-import { evaluate } from "../eval/evaluate.js";
-import { disposeTree } from "../engine/index.js";
+import { train } from "../api/node.js";
+import { readConfigFile } from "../train/run.js";
 import { intOption, numberOption, collect, say, note, fmt } from "./common.js";
-import { writeReport } from "../report/report.js";
-
-/** Options that may change when resuming (the rest would make the run a different one). */
-const RESUMABLE = new Set(["epochs", "lr", "lrSchedule", "polyakDecay", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;
@@ -31,85 +26,64 @@ function defaultRunDir(config: RunConfig): string {
   return dir;
 }
 
-function resumeConfig(dir: string, flags: TrainFlags): RunConfig {
-  const saved = readJsonFile<Record<string, unknown>>(join(dir, CONFIG_FILE));
-  const { version: _v, data: _d, ...rest } = saved;
-  const overrides: Record<string, unknown> = {};
-  const given: Record<string, unknown> = {
-    model: flags.model, preset: flags.preset, dataset: flags.dataset, epochs: flags.epochs,
-    batchSize: flags.batchSize, lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed,
-    dataDir: flags.dataDir,
+/** Stops the training at the next step on the first Ctrl-C (SIGINT/SIGTERM); a second one exits at once. */
+function interruptOnSignals(): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    note(`${name}: stopping at the next step and saving a checkpoint (again to quit at once)`);
+    controller.abort();
   };
-  for (const s of flags.set ?? []) {
-    const [key, value] = parseSetting(s);
-    given[key] = value;
-  }
-  if (flags.config) throw new LatentkitError("--config cannot be combined with --resume (the run keeps its configuration)");
-  for (const [k, v] of Object.entries(given)) {
-    if (v === undefined) continue;
-    if (!RESUMABLE.has(k) && JSON.stringify(v) !== JSON.stringify(rest[k]) && String(v) !== String(rest[k])) {
-      throw new LatentkitError(`cannot change ${k} when resuming (the run has ${k}=${JSON.stringify(rest[k])}); allowed: ${[...RESUMABLE].join(", ")}`);
-    }
-    if (RESUMABLE.has(k)) overrides[k] = v; // flags are typed and --set values parsed: validateConfig checks them
-  }
-  return validateConfig({ ...rest, ...overrides });
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return { signal: controller.signal, release: () => { process.off("SIGINT", onSignal); process.off("SIGTERM", onSignal); } };
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<void> {
+  const given = {
+    model: flags.model, preset: flags.preset, dataset: flags.dataset, epochs: flags.epochs, batchSize: flags.batchSize,
+    lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed, dataDir: flags.dataDir,
+  };
+  const set = Object.fromEntries((flags.set ?? []).map(parseSetting));
   const resume = flags.resume !== undefined;
-  let config: RunConfig;
-  let runDir: string;
+  let out: string;
+  let options: Record<string, unknown>;
   if (resume) {
-    runDir = flags.resume!;
-    if (!existsSync(join(runDir, CONFIG_FILE))) throw new LatentkitError(`${runDir}: not a run folder (no ${CONFIG_FILE})`);
-    config = resumeConfig(runDir, flags);
+    if (flags.config) throw new LatentkitError("--config cannot be combined with --resume (the run keeps its configuration)");
+    out = flags.resume!;
+    if (!existsSync(join(out, CONFIG_FILE))) throw new LatentkitError(`${out}: not a run folder (no ${CONFIG_FILE})`);
+    options = { ...given, set };
   } else {
-    config = resolveConfig({
-      flags: {
-        model: flags.model, preset: flags.preset, dataset: flags.dataset, epochs: flags.epochs,
-        batchSize: flags.batchSize, lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed,
-        dataDir: flags.dataDir,
-      },
-      configFile: flags.config,
-      sets: flags.set,
-    });
-    runDir = flags.out ?? defaultRunDir(config);
-    if (existsSync(join(runDir, CONFIG_FILE))) {
-      throw new LatentkitError(`${runDir}: already holds a run; continue it with --resume ${runDir} or choose another --out`);
-    }
-    if (existsSync(runDir) && readdirSync(runDir).length > 0 && flags.out) {
-      throw new LatentkitError(`${runDir}: folder exists and is not empty; choose another --out`);
-    }
+    // The configuration is resolved here first to name the default run folder.
+    const config = resolveConfig({ flags: given, configFile: flags.config, sets: flags.set });
+    out = flags.out ?? defaultRunDir(config);
+    options = { ...(flags.config ? readConfigFile(flags.config) : {}), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)), set };
   }
   const progress = flags.quiet ? silentProgress : consoleProgress();
-  const data = await loadRunData(config);
-  const model = createModel(config, dataInfo(data));
-  note(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
-    `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs -> ${runDir}`);
-  const result = await train({ config, runDir, model, data, resume, progress });
-  if (model.fitPrior) {
-    const m = fitRunPrior(runDir, model, result.params, data, config, (line) => progress.log(line));
-    note(`prior fitted: ${Object.entries(m).map(([k, v]) => `${k} ${fmt(v)}`).join("  ")}`);
+  const { signal, release } = interruptOnSignals();
+  try {
+    const run = await train({
+      ...options, out, resume, signal, progress,
+    } as never);
+    if (run.stopped === "interrupted") {
+      note(`interrupted; the checkpoint is saved: continue with latentkit train --resume ${out}`);
+      run.model.dispose();
+      process.exitCode = 130;
+      return;
+    }
+    const c = run.config;
+    const r = run.evaluation as Record<string, number> | undefined;
+    if (r) {
+      note(`${r.split ?? "test"} (${r.n} examples): ` + (run.model.probabilistic
+        ? `elbo ${fmt(r.elbo)}  recon ${fmt(r.recon)}  kl ${fmt(r.kl)}` + (r.nll !== undefined ? `  -log p(x) ${fmt(r.nll)} (IS, k=${r.is_samples})` : "") + `  active units ${r.active_units}`
+        : `recon ${fmt(r.recon)}  mse ${fmt(r.mse, 5)}`));
+    }
+    if (c.report) note(`pictures and report: ${join(out, "report.html")}`);
+    run.model.dispose();
+    say(out);
+  } finally {
+    release();
   }
-  disposeTree(result.params);
-
-  // The end of a run: its test evaluation and its pictures and report.
-  const run = await openRun(runDir);
-  const test = data.splits.test ?? data.splits.valid;
-  if (test && config.evalIsSamples >= 0) {
-    const r = evaluate(run.model, run.params, test, {
-      isSamples: run.model.probabilistic ? config.evalIsSamples : 0, limit: config.evalLimit || undefined,
-      seed: config.seed, binarize: config.binarize, batchSize: 100,
-    });
-    const split = data.splits.test ? "test" : "valid";
-    writeJsonAtomic(join(runDir, "eval.json"), { split, ...r });
-    note(`${split} (${r.n} examples): ` + (run.model.probabilistic
-      ? `elbo ${fmt(r.elbo)}  recon ${fmt(r.recon)}  kl ${fmt(r.kl)}` + (r.nll !== undefined ? `  -log p(x) ${fmt(r.nll)} (IS, k=${r.is_samples})` : "") + `  active units ${r.active_units}`
-      : `recon ${fmt(r.recon)}  mse ${fmt(r.mse, 5)}`));
-  }
-  if (config.report) writeReport(run, data, { log: note });
-  disposeTree(run.params);
-  say(runDir);
 }
 
 export function registerTrain(program: Command): void {
@@ -128,7 +102,7 @@ export function registerTrain(program: Command): void {
     .option("--out <dir>", "run folder to write (default runs/<model>-<dataset>)")
     .option("--config <file.json>", "configuration file (JSON object of configuration keys)")
     .option("--set <key=value>", "override any configuration key (repeatable)", collect)
-    .option("--resume <dir>", "continue a run up to --epochs, with its saved configuration")
+    .option("--resume <dir>", "continue a run up to --epochs, with its saved configuration (a run without a checkpoint starts at epoch 0)")
     .option("--data-dir <dir>", "where named data sets are looked for")
     .option("--quiet", "no progress output")
     .action(trainCommand);

@@ -10,6 +10,8 @@ import type { Split } from "../data/dataset.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { adam } from "../optim/index.js";
 import type { Model, Params } from "../models/types.js";
+import { convEncoder } from "../models/conv-nets.js";
+import type { ImageShape } from "../data/dataset.js";
 
 export type ClassifierOptions = {
   hidden?: number[]; // hidden layer sizes (default [256])
@@ -18,18 +20,26 @@ export type ClassifierOptions = {
   lr?: number; // Adam learning rate (default 1e-3)
   seed?: number; // initialisation and data order (default 0)
   limit?: number; // train on the first N examples of each epoch's order
+  conv?: number[]; // channels of stride-2 3x3 conv layers before the MLP (a conv net: translation-robust)
 };
 
-export type Classifier = { params: MlpParams; numClasses: number; pixels: number };
+export type Classifier = { params: MlpParams; numClasses: number; pixels: number; imageShape?: ImageShape; conv?: number[] };
 
-/** logits = MLP(flatten(x)), [B, K]. x [B, C, H, W] consumed, params borrowed. */
+const convStack = (c: { imageShape?: ImageShape; conv?: number[] }) =>
+  convEncoder({ inputShape: c.imageShape!, channels: c.conv!, kernel: 3, padding: "same" });
+
+/** logits = MLP(flatten(conv(x))) (conv layers when the classifier has them), [B, K]. x [B, C, H, W] consumed, params borrowed. */
 export function classifierLogits(c: Classifier, x: Array): Array {
-  return mlp(c.params, x.reshape([x.shape[0], c.pixels]), { activation: "relu" });
+  if (!c.conv?.length) return mlp(c.params, x.reshape([x.shape[0], c.pixels]), { activation: "relu" });
+  const { conv, ...head } = c.params as unknown as { conv: Params } & MlpParams;
+  const features = convStack(c).apply(conv, x);
+  return mlp(head as MlpParams, features.reshape([features.shape[0], -1]), { activation: "relu" });
 }
 
 // −log softmax(logits)_y = logsumexp(logits) − logits_y
-function crossEntropy(params: MlpParams, x: Array, y: Array, numClasses: number, pixels: number): Array {
-  const logits = classifierLogits({ params, numClasses, pixels }, x);
+function crossEntropy(c: Classifier, x: Array, y: Array): Array {
+  const { numClasses } = c;
+  const logits = classifierLogits(c, x);
   const logProbs = jnn.logSoftmax(logits, -1);
   return logProbs.mul(jnn.oneHot(y, numClasses).astype(np.float32)).sum(-1).neg().mean();
 }
@@ -37,13 +47,22 @@ function crossEntropy(params: MlpParams, x: Array, y: Array, numClasses: number,
 /** Trains a classifier on a labelled split. */
 export function trainClassifier(split: Split, numClasses: number, opts: ClassifierOptions = {}): Classifier {
   if (!split.labels) throw new Error("trainClassifier: the split has no labels");
-  const { hidden = [256], epochs = 3, batchSize = 100, lr = 1e-3, seed = 0, limit } = opts;
+  const { hidden = [256], epochs = 3, batchSize = 100, lr = 1e-3, seed = 0, limit, conv } = opts;
   const pixels = split.imageShape[0] * split.imageShape[1] * split.imageShape[2];
+  const shape = { imageShape: split.imageShape, conv };
   const optimizer = adam();
-  let params = initMlp(keyFromSeed(seed), [pixels, ...hidden, numClasses]);
+  let params: MlpParams;
+  if (conv?.length) {
+    const stack = convStack(shape);
+    const [c, h, w] = stack.featureShape;
+    params = initMlp(keyFromSeed(seed), [c * h * w, ...hidden, numClasses]);
+    (params as unknown as { conv: Params }).conv = stack.init(keyFromSeed(seed + 1));
+  } else {
+    params = initMlp(keyFromSeed(seed), [pixels, ...hidden, numClasses]);
+  }
   let state = optimizer.init(params);
   const step = jit((p: MlpParams, s: unknown, x: Array, y: Array) => {
-    const [loss, grads] = valueAndGrad((q: MlpParams) => crossEntropy(q, x, y, numClasses, pixels))(refTree(p));
+    const [loss, grads] = valueAndGrad((q: MlpParams) => crossEntropy({ params: q, numClasses, pixels, ...shape }, x, y))(refTree(p));
     const next = optimizer.update(grads, s as any, p, lr);
     return { params: next.params, state: next.state, loss };
   });
@@ -57,7 +76,7 @@ export function trainClassifier(split: Split, numClasses: number, opts: Classifi
   }
   step.dispose();
   disposeTree(state);
-  return { params, numClasses, pixels };
+  return { params, numClasses, pixels, ...shape };
 }
 
 /** The predicted class of each image, x [B, C, H, W] in [0, 1] (consumed). */

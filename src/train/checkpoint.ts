@@ -1,38 +1,40 @@
-// The run folder's checkpoint: model.safetensors, optimizer.safetensors and state.json, saved as one
-// consistent set that survives a kill at any moment.
+// The run folder on disk (Node): every file of a run is read and written here, under the names of
+// run-files.ts. Its checkpoint (model.safetensors, optimizer.safetensors and state.json) is saved as
+// one consistent set that survives a kill at any moment.
 //
 // Protocol (a tiny journal): every file is first written in full as NAME.next (fsynced, atomic);
 // state.json.next is written last and marks the set complete. Then the .next files are renamed over
 // the live ones, state.json last. On open, a complete set of .next files is rolled forward (renames
-// finished); an incomplete one is discarded. A reader never sees a half-written file, and
-// model/optimizer/state always come from the same step.
-import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+// finished); an incomplete one is discarded, and so are the temporary files of a write that a kill
+// interrupted. A reader never sees a half-written file, and model/optimizer/state always come from the
+// same step.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { LatentkitError } from "../io/errors.js";
+import { LatentkitError, fileError } from "../io/errors.js";
 import { readSafetensors, writeSafetensors, type Tensors } from "../io/safetensors.js";
-import { writeJsonAtomic } from "../io/atomic.js";
+import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import {
+  CONFIG_FILE, MODEL_FILE, BEST_MODEL_FILE, OPTIMIZER_FILE, STATE_FILE, METRICS_FILE,
+  type Checkpoint, type RunStore, type TrainState,
+} from "./run-files.js";
 
-export const MODEL_FILE = "model.safetensors";
-export const BEST_MODEL_FILE = "best.safetensors";
-export const OPTIMIZER_FILE = "optimizer.safetensors";
-export const STATE_FILE = "state.json";
-export const CONFIG_FILE = "config.json";
-export const METRICS_FILE = "metrics.jsonl";
-
-/** Everything beyond the arrays that an exact resume needs. */
-export type TrainState = {
-  epoch: number; // epochs completed
-  step: number; // optimizer steps taken
-  key: number[]; // the run's random key (uint32 words) after `step` steps
-  lrScale: number; // divergence guard's learning-rate multiplier
-  divergences: number; // non-finite steps seen so far
-  bestMetric: number | null; // best validation loss so far
-  bestEpoch: number | null;
-  epochsWithoutImprovement: number;
-  stopped: string | null; // why training ended early, if it did
-};
+export * from "./run-files.js";
 
 const SET = [MODEL_FILE, OPTIMIZER_FILE, STATE_FILE] as const; // rename order: state last
+
+/** A temporary file of writeFileAtomic (".NAME.PID.HEX.tmp") that a killed process left behind. */
+const STALE_TEMPORARY = /^\..+\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Whether process `pid` is alive (a temporary file of a live writer is not stale). */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** Finishes or discards an interrupted save, so the folder holds one consistent set. */
 export function recoverCheckpoint(dir: string): void {
@@ -44,6 +46,13 @@ export function recoverCheckpoint(dir: string): void {
     }
   } else {
     for (const name of SET) rmSync(join(dir, name + ".next"), { force: true });
+  }
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return; }
+  for (const name of names) {
+    if (!STALE_TEMPORARY.test(name)) continue;
+    const pid = Number(name.split(".").at(-3));
+    if (!alive(pid)) rmSync(join(dir, name), { force: true });
   }
 }
 
@@ -72,6 +81,13 @@ export function saveCheckpoint(
   if (best) writeSafetensors(join(dir, BEST_MODEL_FILE), best, meta);
 }
 
+/** Whether `dir` holds a run with at least one checkpoint. */
+export function hasCheckpoint(dir: string): boolean {
+  if (!existsSync(join(dir, CONFIG_FILE))) return false;
+  recoverCheckpoint(dir);
+  return existsSync(join(dir, MODEL_FILE));
+}
+
 /** Throws a one-line error unless `dir` is a run folder (config.json and model.safetensors). */
 export function assertRunFolder(dir: string): void {
   if (!existsSync(dir)) throw new LatentkitError(`${dir}: no such run folder`);
@@ -80,7 +96,7 @@ export function assertRunFolder(dir: string): void {
   }
   recoverCheckpoint(dir);
   if (!existsSync(join(dir, MODEL_FILE))) {
-    throw new LatentkitError(`${dir}: the run has no checkpoint yet (no ${MODEL_FILE})`);
+    throw new LatentkitError(`${dir}: the run has no checkpoint yet (no ${MODEL_FILE}); continue it with train --resume ${dir}`);
   }
 }
 
@@ -100,29 +116,8 @@ export function loadModelTensors(dir: string, which: "last" | "best" = "last"): 
   return readSafetensors(file).tensors;
 }
 
-// With Polyak averaging on, model.safetensors holds the average (the model that is evaluated) and
-// the optimizer file holds the raw iterate beside the optimizer's state, under two prefixes.
-const OPTIMIZER_PREFIX = "optimizer.";
-const ITERATE_PREFIX = "iterate.";
-
-/** The optimizer file's tensors: the optimizer state alone, or with the iterate (averaging on). */
-export function packOptimizer(optimizer: Tensors, iterate?: Tensors): Tensors {
-  if (!iterate) return optimizer;
-  const prefixed = (t: Tensors, p: string) => Object.fromEntries(Object.entries(t).map(([k, v]) => [p + k, v]));
-  return { ...prefixed(optimizer, OPTIMIZER_PREFIX), ...prefixed(iterate, ITERATE_PREFIX) };
-}
-
-/** The inverse of packOptimizer: an iterate is there only if the run was averaging. */
-export function unpackOptimizer(tensors: Tensors): { optimizer: Tensors; iterate?: Tensors } {
-  const names = Object.keys(tensors);
-  if (!names.some((k) => k.startsWith(ITERATE_PREFIX))) return { optimizer: tensors };
-  const part = (p: string) =>
-    Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(p)).map(([k, v]) => [k.slice(p.length), v]));
-  return { optimizer: part(OPTIMIZER_PREFIX), iterate: part(ITERATE_PREFIX) };
-}
-
 /** Everything needed to resume: model and optimizer arrays and the train state, from one step. */
-export function loadCheckpoint(dir: string): { model: Tensors; optimizer: Tensors; state: TrainState } {
+export function loadCheckpoint(dir: string): Checkpoint {
   assertRunFolder(dir);
   const model = readSafetensors(join(dir, MODEL_FILE));
   const optimizer = readSafetensors(join(dir, OPTIMIZER_FILE));
@@ -135,4 +130,27 @@ export function loadCheckpoint(dir: string): { model: Tensors; optimizer: Tensor
     }
   }
   return { model: model.tensors, optimizer: optimizer.tensors, state };
+}
+
+/** The trainer's store over a run folder (created if needed). */
+export function folderStore(dir: string): RunStore {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fileError(dir, e);
+  }
+  return {
+    restore: () => (hasCheckpoint(dir) ? loadCheckpoint(dir) : null),
+    keepMetricsUpTo(epoch) {
+      // metrics.jsonl may hold lines past the checkpoint (a kill after the append): keep those up to it.
+      const file = join(dir, METRICS_FILE);
+      const lines = (existsSync(file) ? readJsonLines(file) : []) as { epoch: number }[];
+      writeFileAtomic(join(dir, METRICS_FILE), lines.filter((l) => l.epoch <= epoch).map((l) => JSON.stringify(l) + "\n").join(""));
+    },
+    resetMetrics: () => rmSync(join(dir, METRICS_FILE), { force: true }),
+    writeConfig: (config) => writeJsonAtomic(join(dir, CONFIG_FILE), config),
+    appendMetrics: (line) => appendJsonLine(join(dir, METRICS_FILE), line),
+    saveCheckpoint: (c, best) => saveCheckpoint(dir, c.model, c.optimizer, c.state, best),
+    writeRecord: (name, value) => writeJsonAtomic(join(dir, name), value),
+  };
 }

@@ -1,9 +1,9 @@
 // The run configuration: every model and training option in one validated schema, resolved from
 // defaults <- preset <- --config FILE.json <- flags <- --set key=value, in that order.
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { LatentkitError } from "../io/errors.js";
 import { modelOptionsSchema } from "../models/options.js";
+import { getModelFamily, findPreset } from "../models/registry.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -49,6 +49,8 @@ export const configSchema = z.strictObject({
 
 export type RunConfig = z.infer<typeof configSchema> & { version?: string };
 export type ConfigSource = Record<string, unknown>;
+/** What a caller may give for each configuration key (defaults filled in by validation). */
+export type ConfigInput = z.input<typeof configSchema>;
 
 /** The keys the schema knows, for `--set` and error messages. */
 export const configKeys = Object.keys(configSchema.shape);
@@ -88,26 +90,6 @@ export function parseSetting(setting: string): [string, unknown] {
   return [key, parseOne(raw)];
 }
 
-/** Reads `--config FILE.json`: a JSON object of configuration keys. */
-export function readConfigFile(path: string): ConfigSource {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new LatentkitError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new LatentkitError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new LatentkitError(`${path}: a config file must hold one JSON object`);
-  }
-  return parsed as ConfigSource;
-}
-
 /** Merges sources left to right (later wins), dropping undefined values. */
 export function mergeSources(...sources: (ConfigSource | undefined)[]): ConfigSource {
   const out: ConfigSource = {};
@@ -115,4 +97,24 @@ export function mergeSources(...sources: (ConfigSource | undefined)[]): ConfigSo
     for (const [k, v] of Object.entries(s ?? {})) if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/**
+ * defaults <- preset <- file <- flags <- set values: the model comes from the later sources, else the
+ * preset's family, else "vae". An unknown model or preset fails here, before any work.
+ */
+export function resolveConfigSources(file: ConfigSource, flags: ConfigSource, setValues: ConfigSource): RunConfig {
+  const merged = mergeSources(file, flags, setValues);
+  const preset = merged.preset as string | undefined | null;
+  const model = merged.model as string | undefined;
+  let presetValues: ConfigSource = {};
+  let presetModel: string | undefined;
+  if (preset) {
+    const found = findPreset(preset, model);
+    presetValues = found.values;
+    presetModel = found.family.name;
+  }
+  const config = validateConfig(mergeSources({ model: presetModel }, presetValues, merged));
+  getModelFamily(config.model);
+  return config;
 }

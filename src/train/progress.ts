@@ -2,14 +2,9 @@
 // plain periodic lines otherwise, nothing when silent.
 import cliProgress from "cli-progress";
 
-export type Progress = {
-  startEpoch(epoch: number, epochs: number, steps: number): void;
-  tick(metrics: Record<string, number>): void;
-  endEpoch(): void;
-  log(line: string): void;
-};
+import { silentProgress, type Progress } from "./trainer.js";
 
-export const silentProgress: Progress = { startEpoch() {}, tick() {}, endEpoch() {}, log() {} };
+export { silentProgress, type Progress };
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
 

@@ -6,53 +6,51 @@ import { init } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { loadDataset } from "../data/registry.js";
 import { concatSplits, gatherSplit, type Dataset, type SplitName } from "../data/dataset.js";
-import { getModelFamily, findPreset } from "../models/registry.js";
+import { getModelFamily } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { fromRecords, toRecords } from "../nn/tree.js";
 import { disposeTree, keyFromSeed } from "../engine/index.js";
 import {
-  validateConfig, readConfigFile, mergeSources, parseSetting, type ConfigSource, type RunConfig,
+  validateConfig, resolveConfigSources, parseSetting, type ConfigSource, type RunConfig,
 } from "./config.js";
-import { CONFIG_FILE, loadModelTensors, readJsonFile, assertRunFolder } from "./checkpoint.js";
+import { CONFIG_FILE, PRIOR_FILE, loadModelTensors, readJsonFile, assertRunFolder } from "./checkpoint.js";
 import { tensorsToRecords, recordsToTensors } from "./tensors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import { batches } from "../data/loader.js";
+import { fitModelPrior } from "./prior.js";
 import type { Split } from "../data/dataset.js";
 
-export const PACKAGE_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    return String(pkg.version);
-  } catch {
-    return "unknown";
-  }
-})();
+export { PACKAGE_VERSION } from "../version.js";
+export { dataInfo } from "./trainer.js";
 
 /** What a saved config.json holds besides the configuration. */
 export type SavedConfig = RunConfig & { version: string; data: DataInfo };
 
-/**
- * defaults <- preset <- --config FILE <- flags <- --set: the model comes from the flags, else the
- * file, else the preset's family, else "vae".
- */
+/** defaults <- preset <- --config FILE <- flags <- --set (config.ts's resolveConfigSources). */
 export function resolveConfig(
   { flags = {}, configFile, sets = [] }: { flags?: ConfigSource; configFile?: string; sets?: string[] },
 ): RunConfig {
   const file = configFile ? readConfigFile(configFile) : {};
-  const setValues = Object.fromEntries(sets.map(parseSetting));
-  const merged = mergeSources(file, flags, setValues);
-  const preset = merged.preset as string | undefined | null;
-  const model = merged.model as string | undefined;
-  let presetValues: ConfigSource = {};
-  let presetModel: string | undefined;
-  if (preset) {
-    const found = findPreset(preset, model);
-    presetValues = found.values;
-    presetModel = found.family.name;
+  return resolveConfigSources(file, flags, Object.fromEntries(sets.map(parseSetting)));
+}
+
+/** Reads `--config FILE.json`: a JSON object of configuration keys. */
+export function readConfigFile(path: string): ConfigSource {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new LatentkitError(`${path}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  const config = validateConfig(mergeSources({ model: presetModel }, presetValues, merged));
-  getModelFamily(config.model); // an unknown model fails here, before any work
-  return config;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new LatentkitError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new LatentkitError(`${path}: a config file must hold one JSON object`);
+  }
+  return parsed as ConfigSource;
 }
 
 /** The data set of a configuration; named sets download missing files (one clear line offline). */
@@ -83,9 +81,6 @@ export function withoutClasses(data: Dataset, classes: number[]): Dataset {
   return { ...data, splits: { ...data.splits, train: filter(data.splits.train), valid: filter(data.splits.valid) } };
 }
 
-export function dataInfo(data: Dataset): DataInfo {
-  return { imageShape: [...data.imageShape] as DataInfo["imageShape"], numClasses: data.numClasses ?? null };
-}
 
 export function createModel(config: RunConfig, info: DataInfo): Model {
   try {
@@ -129,27 +124,22 @@ export async function openRun(dir: string, which: "last" | "best" = "last"): Pro
   return { dir, config: { ...config, version, data }, model, params };
 }
 
-/** Where a model's prior fitted after training (Model.fitPrior) is kept. */
-export const PRIOR_FILE = "prior.safetensors";
 
 /**
- * Fits the model's post-training prior on the training split (validation codes for a held-out
- * score) and saves it as RUN/prior.safetensors; returns its metrics. `params` is borrowed.
+ * Fits the model's post-training prior (fitModelPrior) and saves it as RUN/prior.safetensors, with its
+ * metrics as metadata; returns the metrics. `params` is borrowed; the prior is disposed.
  */
 export function fitRunPrior(
   dir: string, model: Model, params: Params, data: Dataset, config: RunConfig, log: (line: string) => void,
 ): Record<string, number> {
-  const binarize = config.binarize === "dynamic" ? "static" : config.binarize;
-  const over = (split: Split) => {
-    const it = batches(split, { batchSize: 500, shuffle: false, binarize });
-    return (function* () { for (const b of it) yield { x: b.x, labels: b.y }; })();
-  };
-  const train = data.splits.train!;
-  const valid = data.splits.valid;
-  const { prior, metrics } = model.fitPrior!(params, { train: over(train), valid: valid && over(valid) }, keyFromSeed(config.seed + 2), log);
-  const meta = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)]));
-  writeSafetensors(join(dir, PRIOR_FILE), recordsToTensors(toRecords(prior as any)), meta);
+  const { prior, metrics } = fitModelPrior(model, params, data, config, log);
+  savePrior(dir, prior, metrics);
   disposeTree(prior);
   return metrics;
 }
 
+/** Saves a fitted prior as RUN/prior.safetensors (its metrics as metadata). */
+export function savePrior(dir: string, prior: Params, metrics: Record<string, number>): void {
+  const meta = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)]));
+  writeSafetensors(join(dir, PRIOR_FILE), recordsToTensors(toRecords(prior as any)), meta);
+}

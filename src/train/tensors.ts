@@ -1,7 +1,7 @@
 // Parameter records (nn/tree.ts) <-> safetensors tensors (io/safetensors.ts): the bridge the run
 // folder needs, kept out of both layers so that io/ stays engine-free.
-import type { Tensors } from "../io/safetensors.js";
-import { toFloat32 } from "../io/safetensors.js";
+import type { Tensors } from "../io/safetensors-bytes.js";
+import { toFloat32 } from "../io/safetensors-bytes.js";
 import type { ParamRecord } from "../nn/tree.js";
 
 export function recordsToTensors(records: Record<string, ParamRecord>): Tensors {

@@ -1,37 +1,58 @@
-// One trainer for every model: epochs of jitted steps, validation each epoch, metrics.jsonl,
-// checkpoints (last and best) that resume exactly, early stopping, a divergence guard, and
-// optional Polyak averaging (average.ts).
-import { mkdirSync, existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+// One trainer for every model: epochs of jitted steps, validation each epoch, metrics,
+// checkpoints (last and best) that resume exactly, early stopping, a divergence guard, optional
+// Polyak averaging (average.ts), callbacks and an AbortSignal. It writes through a RunStore (the run
+// folder in Node, checkpoint.ts) or nowhere, and touches no file system itself: the browser runs it too.
 import { init, np, keyFromSeed, splitKey, toNumber, disposeTree, refTree, type Array } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
-import { appendJsonLine, readJsonLines, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { batches, batchesPerEpoch } from "../data/loader.js";
 import type { Dataset, Split } from "../data/dataset.js";
-import type { Model, Params } from "../models/types.js";
+import type { DataInfo, Model, Params } from "../models/types.js";
 import { toRecords, fromRecords } from "../nn/tree.js";
 import type { RunConfig } from "./config.js";
 import { makeTrainStep, makeEvalStep, makeOptimizer, splitBuffers } from "./step.js";
 import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
-import {
-  saveCheckpoint, loadCheckpoint, packOptimizer, unpackOptimizer, CONFIG_FILE, METRICS_FILE, type TrainState,
-} from "./checkpoint.js";
+import { packOptimizer, unpackOptimizer, PRETRAIN_FILE, type MetricsLine, type RunStore, type TrainState } from "./run-files.js";
 import { averageDecayAt, makeAverageUpdate } from "./average.js";
 import { recordsToTensors, tensorsToRecords } from "./tensors.js";
-import type { Progress } from "./progress.js";
 import { pretrain } from "./pretrain.js";
-import { PACKAGE_VERSION, dataInfo } from "./run.js";
+import { PACKAGE_VERSION } from "../version.js";
 
-export type TrainResult = { runDir: string; state: TrainState; params: Params; model: Model };
+/** What training reports as it goes (progress bars on a terminal; nothing in the library by default). */
+export type Progress = {
+  startEpoch(epoch: number, epochs: number, steps: number): void;
+  tick(metrics: Record<string, number>): void;
+  endEpoch(): void;
+  log(line: string): void;
+};
+
+export const silentProgress: Progress = { startEpoch() {}, tick() {}, endEpoch() {}, log() {} };
+
+/** After every optimizer step: the epoch (1-based, in progress), the run's step count and the batch's metrics. */
+export type StepEvent = { epoch: number; step: number; stepsPerEpoch: number; metrics: Record<string, number> };
+/** After every epoch: its line of metrics.jsonl (train_*, valid_*, lr, kl_weight, time_s). */
+export type EpochEvent = { epoch: number; step: number; metrics: MetricsLine };
+
+export type TrainResult = { state: TrainState; params: Params; model: Model; metrics: MetricsLine[] };
 
 export type TrainArgs = {
   config: RunConfig;
-  runDir: string;
   model: Model;
   data: Dataset;
-  resume: boolean;
-  progress: Progress;
+  /** Where checkpoints, metrics and the configuration go; null or absent: nowhere (in memory). */
+  store?: RunStore | null;
+  /** Continue from the store's checkpoint (a store without one starts at epoch 0). */
+  resume?: boolean;
+  progress?: Progress;
+  /** Stops at the next step boundary: a checkpoint of that step is saved, and the run can resume from it. */
+  signal?: AbortSignal;
+  onStep?: (e: StepEvent) => void;
+  onEpoch?: (e: EpochEvent) => void;
 };
+
+/** What a model needs to know of a data set: its image shape and number of classes. */
+export function dataInfo(data: Dataset): DataInfo {
+  return { imageShape: [...data.imageShape] as DataInfo["imageShape"], numClasses: data.numClasses ?? null };
+}
 
 const scalar = (v: number) => np.array(v, { dtype: np.float32 });
 const keyWords = (key: Array): number[] => [...(key.ref.dataSync() as Uint32Array)];
@@ -66,7 +87,8 @@ export function evaluateLoss(
 
 export async function train(args: TrainArgs): Promise<TrainResult> {
   await init();
-  const { config, runDir, model, data, progress } = args;
+  const { config, model, data, store = null, signal, onStep, onEpoch } = args;
+  const progress = args.progress ?? silentProgress;
   const train = data.splits.train;
   if (!train) throw new LatentkitError(`data set ${data.name}: no training split (missing: ${data.missing?.join(", ") ?? "?"})`);
   if (train.n < config.batchSize) {
@@ -87,9 +109,8 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     bestMetric: null, bestEpoch: null, epochsWithoutImprovement: 0, stopped: null,
   };
   firstRunKey.dispose();
-  mkdirSync(runDir, { recursive: true });
-  if (args.resume) {
-    const saved = loadCheckpoint(runDir);
+  const saved = args.resume && store ? store.restore() : null; // a run without a checkpoint starts afresh
+  if (saved) {
     const { optimizer: savedOptimizer, iterate: savedIterate } = unpackOptimizer(saved.optimizer);
     const loadParams = (t: typeof saved.model) => fromRecords(tensorsToRecords(t), { like: params as any }) as Params;
     const savedModel = loadParams(saved.model);
@@ -103,19 +124,17 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     if (config.polyakDecay > 0) averaged = savedIterate ? savedModel : refTree(savedModel);
     else if (savedIterate) disposeTree(savedModel);
     state = { ...saved.state, stopped: null };
-    // metrics.jsonl may hold lines past the checkpoint (a kill after the append): keep those up to it.
-    const lines = readJsonLines(join(runDir, METRICS_FILE)) as { epoch: number }[];
-    writeFileAtomic(join(runDir, METRICS_FILE), lines.filter((l) => l.epoch <= state.epoch).map((l) => JSON.stringify(l) + "\n").join(""));
+    store!.keepMetricsUpTo(state.epoch);
   }
   // The configuration in force (a resume may have extended the epochs or changed the learning rate).
-  writeJsonAtomic(join(runDir, CONFIG_FILE), { ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
-  if (!args.resume) {
-    if (existsSync(join(runDir, METRICS_FILE))) rmSync(join(runDir, METRICS_FILE));
+  store?.writeConfig({ ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
+  if (!saved) {
+    store?.resetMetrics();
     // Greedy pretraining (stacked-ae) happens once, before epoch 1; a resumed run has it in its checkpoint.
     if (model.pretrainStages?.length) {
       const pre = pretrain(model, params, train, config, progress);
       params = pre.params;
-      writeJsonAtomic(join(runDir, "pretrain.json"), pre.log);
+      store?.writeRecord(PRETRAIN_FILE, pre.log);
     }
   }
 
@@ -124,14 +143,27 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   const step = makeTrainStep(model, optimizer, config.clipNorm);
   const evalStep = makeEvalStep(model);
   let key = keyFromWords(state.key);
+  const lines: MetricsLine[] = [];
+  /** The checkpoint of the state in force (the model is the average when averaging). */
+  const checkpoint = () => {
+    const modelTensors = recordsToTensors(toRecords((averaged ?? params) as any));
+    const optimizerTensors = packOptimizer(
+      recordsToTensors(toRecords(optState as any)), averaged ? recordsToTensors(toRecords(params as any)) : undefined,
+    );
+    return { model: modelTensors, optimizer: optimizerTensors, state: { ...state, key: keyWords(key) } };
+  };
 
   for (let epoch = state.epoch; epoch < config.epochs && !state.stopped; epoch++) {
     const started = Date.now();
-    const sums: Record<string, number> = {};
-    let seen = 0;
+    // An interrupted epoch continues where its checkpoint was saved, with its running sums.
+    const partial = state.partial;
+    state.partial = undefined;
+    const sums: Record<string, number> = { ...(partial?.sums ?? {}) };
+    let seen = partial?.seen ?? 0;
+    let position = partial?.position ?? 0;
     progress.startEpoch(epoch + 1, config.epochs, stepsPerEpoch);
     for (const b of batches(train, {
-      batchSize: config.batchSize, seed: config.seed, epoch, dropLast: true, binarize: config.binarize,
+      batchSize: config.batchSize, seed: config.seed, epoch, dropLast: true, binarize: config.binarize, startAt: position,
     })) {
       const size = b.x.shape[0];
       const labels = b.y ?? np.zeros([size], { dtype: np.int32 });
@@ -145,6 +177,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       const loss = toNumber(out.loss);
       const gradNorm = toNumber(out.gradNorm);
       const metrics = Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, toNumber(v)]));
+      position = b.end;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         // Divergence guard: drop the step's result, keep the last good state, halve the learning rate.
         disposeTree(out.params);
@@ -168,11 +201,21 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       sums.loss = (sums.loss ?? 0) + loss * size;
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v * size;
       progress.tick({ loss, ...metrics });
+      onStep?.({ epoch: epoch + 1, step: state.step, stepsPerEpoch, metrics: { loss, ...metrics } });
+      if (signal?.aborted && position < train.n - (train.n % config.batchSize)) {
+        // Stopped inside the epoch: a checkpoint of this step, resumable at the next batch.
+        state.partial = { position, seen, sums: { ...sums } };
+        state.stopped = "interrupted";
+        break;
+      }
     }
     progress.endEpoch();
-    if (state.stopped) break;
+    if (state.stopped) {
+      if (state.stopped === "interrupted") store?.saveCheckpoint(checkpoint());
+      break;
+    }
 
-    const line: Record<string, number | null> = { epoch: epoch + 1, step: state.step };
+    const line: MetricsLine = { epoch: epoch + 1, step: state.step };
     for (const [k, v] of Object.entries(sums)) line[`train_${k}`] = v / Math.max(1, seen);
     const klTarget = config.beta;
     let validLoss: number;
@@ -188,7 +231,6 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     line.time_s = (Date.now() - started) / 1000;
 
     state.epoch = epoch + 1;
-    state.key = keyWords(key);
     const improved = state.bestMetric === null || validLoss < state.bestMetric - config.minDelta;
     if (improved) {
       state.bestMetric = validLoss;
@@ -200,16 +242,19 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         state.stopped = `early stopping: no validation improvement for ${config.patience} epochs (best ${state.bestMetric!.toFixed(4)} at epoch ${state.bestEpoch})`;
       }
     }
+    if (signal?.aborted && !state.stopped) state.stopped = "interrupted";
+    lines.push(line);
     // The metrics line goes first: a resume drops lines past its checkpoint, so a kill between the
     // two writes loses nothing.
-    appendJsonLine(join(runDir, METRICS_FILE), line);
-    const modelTensors = recordsToTensors(toRecords((averaged ?? params) as any));
-    const optimizerTensors = packOptimizer(
-      recordsToTensors(toRecords(optState as any)), averaged ? recordsToTensors(toRecords(params as any)) : undefined,
-    );
-    saveCheckpoint(runDir, modelTensors, optimizerTensors, state, improved ? modelTensors : undefined);
+    if (store) {
+      store.appendMetrics(line);
+      const c = checkpoint();
+      store.saveCheckpoint(c, improved ? c.model : undefined);
+    }
     progress.log(formatEpochLine(line, config.epochs));
+    onEpoch?.({ epoch: epoch + 1, step: state.step, metrics: line });
   }
+  state.key = keyWords(key);
   key.dispose();
   if (state.stopped?.startsWith("diverged")) {
     disposeTree(params);
@@ -217,13 +262,13 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     disposeTree(optState);
     throw new LatentkitError(state.epoch > 0 ? state.stopped : state.stopped.replace(/; the last good.*/, "; no checkpoint was written"));
   }
-  if (state.stopped) progress.log(state.stopped);
+  if (state.stopped && state.stopped !== "interrupted") progress.log(state.stopped);
   disposeTree(optState);
   if (averaged) disposeTree(params);
-  return { runDir, state, params: averaged ?? params, model };
+  return { state, params: averaged ?? params, model, metrics: lines };
 }
 
-function formatEpochLine(line: Record<string, number | null>, epochs: number): string {
+function formatEpochLine(line: MetricsLine, epochs: number): string {
   const parts = [`epoch ${line.epoch}/${epochs}`];
   for (const [k, v] of Object.entries(line)) {
     if (k === "epoch" || k === "step" || v === null) continue;

@@ -1,0 +1,268 @@
+// A trained model for code that uses it: typed arrays in, typed arrays out, async, the engine's
+// arrays kept inside. The same class serves Node (a run folder) and a web page (a URL, or the bytes
+// in memory): it is built from a run's config.json and model.safetensors (and prior.safetensors, the
+// code prior a VQ-VAE samples from).
+import { init, jit, np, fromData, keyFromSeed, refTree, disposeTree, type Array } from "../engine/index.js";
+import { LatentkitError } from "../io/errors.js";
+import { decodeSafetensors } from "../io/safetensors-bytes.js";
+import { makeSplit } from "../data/dataset.js";
+import { getModelFamily } from "../models/registry.js";
+import type { DataInfo, Model, Params } from "../models/types.js";
+import { fromRecords } from "../nn/tree.js";
+import { validateConfig, type RunConfig } from "../train/config.js";
+import { tensorsToRecords } from "../train/tensors.js";
+import { CONFIG_FILE, MODEL_FILE, PRIOR_FILE } from "../train/run-files.js";
+import { scoreExamples } from "../eval/scores.js";
+import { asImages, asLabels, assertFinite, type Codes, type Images, type ImagesInput } from "./images.js";
+
+/** A run's configuration as config.json holds it: the resolved options, the data shape, the version. */
+export type RunConfigFile = RunConfig & { data: DataInfo; version?: string };
+
+/** A model in memory: config.json parsed, model.safetensors (and prior.safetensors, if any) as bytes. */
+export type ModelParts = {
+  config: Record<string, unknown>;
+  weights: Uint8Array | ArrayBuffer;
+  prior?: Uint8Array | ArrayBuffer;
+};
+
+/** Options of the methods that take examples: labels, one per example, for a conditional model. */
+export type LabelOptions = { labels?: ArrayLike<number> };
+
+/** Per-example scores, in input order (higher recon and nll = more anomalous). */
+export type Scores = {
+  /** Σ_pixels (x − x̂)², x̂ the reconstruction. */
+  recon: Float32Array;
+  /** The ELBO, a lower bound of log p(x) in nats (latent-variable models). */
+  elbo?: Float32Array;
+  /** −log p(x) by importance sampling with `isSamples` samples (latent-variable models, isSamples > 0). */
+  nll?: Float32Array;
+};
+
+const BATCH = 256;
+type Jitted = ((...args: never[]) => Array) & { dispose?: () => void };
+
+/** The configuration of config.json, validated (one clear line naming the key when it is not one). */
+export function parseRunConfig(config: Record<string, unknown>, where = CONFIG_FILE): RunConfigFile {
+  if (typeof config !== "object" || config === null) throw new LatentkitError(`${where}: not a JSON object`);
+  const { version, data, ...rest } = config as Record<string, unknown> & { data?: DataInfo };
+  if (!data || !globalThis.Array.isArray(data.imageShape) || data.imageShape.length !== 3) {
+    throw new LatentkitError(`${where}: not a run configuration (no data shape recorded)`);
+  }
+  let options: RunConfig;
+  try {
+    options = validateConfig(rest);
+  } catch (e) {
+    throw new LatentkitError(`${where}: ${(e as Error).message}`);
+  }
+  return { ...options, data: { imageShape: data.imageShape, numClasses: data.numClasses ?? null }, ...(version ? { version: String(version) } : {}) };
+}
+
+/** A model of the run's family with the given parameter tensors (checked against its own shapes). */
+export function buildModel(config: RunConfigFile, weights: Uint8Array, prior?: Uint8Array): { model: Model; params: Params } {
+  let model: Model;
+  try {
+    model = getModelFamily(config.model).create(config, config.data);
+  } catch (e) {
+    if (e instanceof LatentkitError) throw e;
+    throw new LatentkitError(`model ${config.model}: ${(e as Error).message}`);
+  }
+  const skeleton = model.init(keyFromSeed(0));
+  let params: Params;
+  try {
+    params = fromRecords(tensorsToRecords(decodeSafetensors(weights, MODEL_FILE).tensors), { like: skeleton as never }) as Params;
+  } catch (e) {
+    if (e instanceof LatentkitError) throw e;
+    throw new LatentkitError(`${MODEL_FILE}: does not fit the run's ${config.model} model: ${(e as Error).message}`);
+  } finally {
+    disposeTree(skeleton);
+  }
+  if (prior && model.fitPrior) params.prior = fromRecords(tensorsToRecords(decodeSafetensors(prior, PRIOR_FILE).tensors)) as Params;
+  return { model, params };
+}
+
+/**
+ * A trained model. Images are { data: Float32Array, shape: [N, C, H, W] } in [0, 1] (or a bare
+ * Float32Array of N·C·H·W values); every result is a fresh typed array, in input order. Call
+ * `dispose()` (or declare it with `using`) to free its parameters.
+ */
+export class TrainedModel {
+  /** The model family (`latentkit models`). */
+  readonly family: string;
+  /** [C, H, W] of the images it takes and makes. */
+  readonly imageShape: [number, number, number];
+  /** Size of the code `encode` returns per example. */
+  readonly codeDim: number;
+  /** Number of classes of its data set (null without labels). */
+  readonly numClasses: number | null;
+  /** Whether it has a latent-variable density (ELBO, −log p(x), sampling from the prior). */
+  readonly probabilistic: boolean;
+  /** Whether encoding and decoding need labels (conditional models: cvae). */
+  readonly conditional: boolean;
+  /** The run's whole configuration. */
+  readonly config: RunConfigFile;
+  #model: Model;
+  #params: Params | null;
+  #jitted = new Map<string, Jitted>();
+
+  /** @internal Use loadModel, or train's result. */
+  constructor(config: RunConfigFile, model: Model, params: Params) {
+    this.config = config;
+    this.#model = model;
+    this.#params = params;
+    this.family = model.family;
+    this.imageShape = [...model.info.imageShape] as [number, number, number];
+    this.codeDim = model.codeDim;
+    this.numClasses = model.info.numClasses;
+    this.probabilistic = model.probabilistic;
+    this.conditional = model.conditional;
+  }
+
+  /** A model from its parts in memory (config.json parsed, model.safetensors bytes). */
+  static async fromParts(parts: ModelParts): Promise<TrainedModel> {
+    await init();
+    const config = parseRunConfig(parts.config);
+    const bytes = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
+    if (!(parts.weights instanceof Uint8Array || parts.weights instanceof ArrayBuffer)) {
+      throw new LatentkitError(`loadModel: weights must be the bytes of ${MODEL_FILE} (Uint8Array or ArrayBuffer)`);
+    }
+    const { model, params } = buildModel(config, bytes(parts.weights), parts.prior && bytes(parts.prior));
+    return new TrainedModel(config, model, params);
+  }
+
+  /** The code of each image: the posterior mean E_q[z|x] for a VAE, f(x) for an autoencoder. [N, codeDim] */
+  async encode(images: ImagesInput, opts: LabelOptions = {}): Promise<Codes> {
+    const x = asImages(images, this.imageShape);
+    const labels = this.#labels(opts.labels, x.shape[0]);
+    const data = await this.#map("encode", x, labels, this.codeDim, (p, xb, yb) => this.#model.encode(p, { x: xb, labels: yb }));
+    return { data, shape: [x.shape[0], this.codeDim] };
+  }
+
+  /** Mean images of p(x|z) (an autoencoder's g(z)) for codes [N, codeDim]. */
+  async decode(codes: Codes | Float32Array, opts: LabelOptions = {}): Promise<Images> {
+    const data = codes instanceof Float32Array ? codes : codes?.data;
+    if (!(data instanceof Float32Array) || data.length % this.codeDim !== 0) {
+      throw new LatentkitError(`codes: expected a Float32Array of N·${this.codeDim} values (or { data, shape: [N, ${this.codeDim}] })`);
+    }
+    if (!(codes instanceof Float32Array) && (codes.shape?.[1] !== this.codeDim || codes.shape[0] * this.codeDim !== data.length)) {
+      throw new LatentkitError(`codes: shape [${codes.shape}] does not match [N, ${this.codeDim}]`);
+    }
+    assertFinite(data, "codes");
+    const n = data.length / this.codeDim;
+    const labels = this.#labels(opts.labels, n);
+    const size = this.#pixels();
+    const out = new Float32Array(n * size);
+    const decode = this.#jit("decode", (p: Params, z: Array, y: Array) => this.#model.decode(p, z, this.conditional ? y : undefined));
+    for (let at = 0; at < n; at += BATCH) {
+      const b = Math.min(BATCH, n - at);
+      const z = fromData(data.subarray(at * this.codeDim, (at + b) * this.codeDim), [b, this.codeDim]);
+      out.set((await decode(this.#borrowed() as never, z as never, this.#labelArray(labels, at, b) as never).data()) as Float32Array, at * size);
+    }
+    return { data: out, shape: [n, ...this.imageShape] };
+  }
+
+  /** The reconstruction of each image: the decoded code of the input. */
+  async reconstruct(images: ImagesInput, opts: LabelOptions = {}): Promise<Images> {
+    const x = asImages(images, this.imageShape);
+    const labels = this.#labels(opts.labels, x.shape[0]);
+    const data = await this.#map("reconstruct", x, labels, this.#pixels(), (p, xb, yb) => this.#model.reconstruct(p, { x: xb, labels: yb }));
+    return { data, shape: x.shape };
+  }
+
+  /**
+   * Mean images of n draws from the prior (latent-variable models, and VQ-VAE through its fitted code
+   * prior). Conditional models: n per label of `labels`, in label order.
+   */
+  async sample(n: number, opts: LabelOptions & { seed?: number } = {}): Promise<Images> {
+    const sample = this.#model.sample;
+    if (!sample) throw new LatentkitError(`model ${this.family}: has no prior to sample from`);
+    if (!(Number.isInteger(n) && n >= 1)) throw new LatentkitError(`sample: n must be a positive integer, got ${n}`);
+    const seed = opts.seed ?? 0;
+    if (!(Number.isInteger(seed) && seed >= 0)) throw new LatentkitError(`sample: seed must be a non-negative integer, got ${seed}`);
+    let labels: Int32Array | undefined;
+    if (this.conditional) {
+      const each = asLabels(opts.labels, opts.labels?.length ?? 0, this.numClasses ?? 0);
+      labels = Int32Array.from({ length: each.length * n }, (_, i) => each[Math.floor(i / n)]);
+      if (!labels.length) throw new LatentkitError(`sample: model ${this.family} is conditional: give labels (n samples per label)`);
+    }
+    const total = labels?.length ?? n;
+    const y = labels ? np.array(labels as Int32Array<ArrayBuffer>, { dtype: np.int32 }) : undefined;
+    const images = sample.call(this.#model, this.#borrowed(), keyFromSeed(seed), total, y);
+    return { data: (await images.data()) as Float32Array, shape: [total, ...this.imageShape] };
+  }
+
+  /**
+   * Per-example scores (higher = more anomalous for recon and nll): the reconstruction error; for
+   * latent-variable models the ELBO and, with isSamples > 0, −log p(x) by importance sampling.
+   */
+  async score(images: ImagesInput, opts: LabelOptions & { isSamples?: number; elboSamples?: number; seed?: number } = {}): Promise<Scores> {
+    const x = asImages(images, this.imageShape);
+    const labels = this.conditional ? this.#labels(opts.labels, x.shape[0]) : undefined;
+    const isSamples = opts.isSamples ?? 0;
+    if (!(Number.isInteger(isSamples) && isSamples >= 0)) throw new LatentkitError(`score: isSamples must be a non-negative integer, got ${isSamples}`);
+    const split = makeSplit(x.data, this.imageShape, { labels });
+    const s = scoreExamples(this.#model, this.#borrowed(), split, {
+      isSamples, elboSamples: opts.elboSamples ?? 1, seed: opts.seed ?? 0, batchSize: 100, binarize: this.config.binarize,
+    });
+    const out: Scores = { recon: Float32Array.from(s.recon_error) };
+    if (s.neg_elbo) out.elbo = Float32Array.from(s.neg_elbo, (v) => -v);
+    if (s.nll) out.nll = Float32Array.from(s.nll);
+    return out;
+  }
+
+  /** Frees the parameters; the model cannot be used afterwards. */
+  dispose(): void {
+    if (!this.#params) return;
+    for (const f of this.#jitted.values()) f.dispose?.();
+    this.#jitted.clear();
+    disposeTree(this.#params);
+    this.#params = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal The engine model and its parameters (borrowed), for the library's own evaluators. */
+  get internals(): { model: Model; params: Params } {
+    return { model: this.#model, params: this.#borrowed(false) };
+  }
+
+  #borrowed(ref = true): Params {
+    if (!this.#params) throw new LatentkitError(`model ${this.family}: used after dispose()`);
+    return ref ? refTree(this.#params) : this.#params;
+  }
+
+  #pixels(): number {
+    return this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
+  }
+
+  #labels(labels: ArrayLike<number> | undefined, n: number): Int32Array | undefined {
+    if (!this.conditional) return undefined;
+    return asLabels(labels, n, this.numClasses ?? 0);
+  }
+
+  #labelArray(labels: Int32Array | undefined, at: number, b: number): Array {
+    return labels ? np.array(labels.slice(at, at + b) as Int32Array<ArrayBuffer>, { dtype: np.int32 }) : np.zeros([b], { dtype: np.int32 });
+  }
+
+  #jit(name: string, f: (p: Params, a: Array, y: Array) => Array): Jitted {
+    let j = this.#jitted.get(name);
+    if (!j) this.#jitted.set(name, (j = jit(f) as unknown as Jitted));
+    return j;
+  }
+
+  /** f over the images in batches, each result row `width` values, gathered in order. */
+  async #map(name: string, x: Images, labels: Int32Array | undefined, width: number,
+    f: (p: Params, x: Array, y: Array | undefined) => Array): Promise<Float32Array> {
+    const n = x.shape[0];
+    const size = this.#pixels();
+    const out = new Float32Array(n * width);
+    const g = this.#jit(name, (p, xb, yb) => f(p, xb, this.conditional ? yb : undefined));
+    for (let at = 0; at < n; at += BATCH) {
+      const b = Math.min(BATCH, n - at);
+      const xb = fromData(x.data.subarray(at * size, (at + b) * size), [b, ...this.imageShape]);
+      out.set((await g(this.#borrowed() as never, xb as never, this.#labelArray(labels, at, b) as never).data()) as Float32Array, at * width);
+    }
+    return out;
+  }
+}
