@@ -180,9 +180,9 @@ export class TrainedModel {
     if (!(Number.isInteger(seed) && seed >= 0)) throw new LatentkitError(`sample: seed must be a non-negative integer, got ${seed}`);
     let labels: Int32Array | undefined;
     if (this.conditional) {
-      const each = asLabels(opts.labels, opts.labels?.length ?? 0, this.numClasses ?? 0);
+      if (!opts.labels?.length) throw new LatentkitError(`sample: model ${this.family} is conditional: give labels (n samples per label)`);
+      const each = asLabels(opts.labels, opts.labels.length, this.numClasses ?? 0);
       labels = Int32Array.from({ length: each.length * n }, (_, i) => each[Math.floor(i / n)]);
-      if (!labels.length) throw new LatentkitError(`sample: model ${this.family} is conditional: give labels (n samples per label)`);
     }
     const total = labels?.length ?? n;
     const y = labels ? np.array(labels as Int32Array<ArrayBuffer>, { dtype: np.int32 }) : undefined;
