@@ -9,6 +9,7 @@ import { trainWith, type TrainOptions, type TrainRun } from "./api/train.js";
 import { datasetView, type LoadedDataset } from "./api/data.js";
 import type { DatasetListing } from "./data/list.js";
 
+import "./engine/float16.js";
 export { init, np, keyFromSeed, splitKey, fromData, toData } from "./engine/index.js";
 export * as nn from "./nn/index.js";
 export { LatentkitError } from "./io/errors.js";

@@ -5,6 +5,7 @@
 //   train         train a model from code (callbacks, AbortSignal), optionally into a run folder
 //   listModels    the model families and presets; listDatasets: the named data sets here
 //   init, np, nn  the engine (jax-js) and the project's layers, for lower-level work
+import "./engine/float16.js";
 export { init, np, keyFromSeed, splitKey, fromData, toData } from "./engine/index.js";
 export * as nn from "./nn/index.js";
 export { LatentkitError } from "./io/errors.js";
