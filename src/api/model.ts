@@ -25,8 +25,9 @@ export type ModelParts = {
   prior?: Uint8Array | ArrayBuffer;
 };
 
-/** Options of the methods that take examples: labels, one per example, for a conditional model. */
-export type LabelOptions = { labels?: ArrayLike<number> };
+/** Options of the methods that take examples: labels, one per example, for a conditional model; and
+ *  how many examples go through the engine at once (memory against speed; default 256). */
+export type LabelOptions = { labels?: ArrayLike<number>; batchSize?: number };
 
 /** Per-example scores, in input order (higher recon and nll = more anomalous). */
 export type Scores = {
@@ -38,7 +39,12 @@ export type Scores = {
   nll?: Float32Array;
 };
 
-const BATCH = 256;
+/** Examples per engine call: the option, checked, or 256. */
+function batchSizeOf(b: number | undefined): number {
+  if (b === undefined) return 256;
+  if (!(Number.isInteger(b) && b >= 1)) throw new LatentkitError(`batchSize must be a positive integer, got ${b}`);
+  return b;
+}
 type Jitted = ((...args: never[]) => Array) & { dispose?: () => void };
 
 /** The configuration of config.json, validated (one clear line naming the key when it is not one). */
@@ -131,9 +137,9 @@ export class TrainedModel {
 
   /** The code of each image: the posterior mean E_q[z|x] for a VAE, f(x) for an autoencoder. [N, codeDim] */
   async encode(images: ImagesInput, opts: LabelOptions = {}): Promise<Codes> {
-    const x = asImages(images, this.imageShape);
+    const x = this.#input(images);
     const labels = this.#labels(opts.labels, x.shape[0]);
-    const data = await this.#map("encode", x, labels, this.codeDim, (p, xb, yb) => this.#model.encode(p, { x: xb, labels: yb }));
+    const data = await this.#map("encode", x, labels, this.codeDim, (p, xb, yb) => this.#model.encode(p, { x: xb, labels: yb }), opts.batchSize);
     return { data, shape: [x.shape[0], this.codeDim] };
   }
 
@@ -152,8 +158,9 @@ export class TrainedModel {
     const size = this.#pixels();
     const out = new Float32Array(n * size);
     const decode = this.#jit("decode", (p: Params, z: Array, y: Array) => this.#model.decode(p, z, this.conditional ? y : undefined));
-    for (let at = 0; at < n; at += BATCH) {
-      const b = Math.min(BATCH, n - at);
+    const batch = batchSizeOf(opts.batchSize);
+    for (let at = 0; at < n; at += batch) {
+      const b = Math.min(batch, n - at);
       const z = fromData(data.subarray(at * this.codeDim, (at + b) * this.codeDim), [b, this.codeDim]);
       out.set((await decode(this.#borrowed() as never, z as never, this.#labelArray(labels, at, b) as never).data()) as Float32Array, at * size);
     }
@@ -162,9 +169,9 @@ export class TrainedModel {
 
   /** The reconstruction of each image: the decoded code of the input. */
   async reconstruct(images: ImagesInput, opts: LabelOptions = {}): Promise<Images> {
-    const x = asImages(images, this.imageShape);
+    const x = this.#input(images);
     const labels = this.#labels(opts.labels, x.shape[0]);
-    const data = await this.#map("reconstruct", x, labels, this.#pixels(), (p, xb, yb) => this.#model.reconstruct(p, { x: xb, labels: yb }));
+    const data = await this.#map("reconstruct", x, labels, this.#pixels(), (p, xb, yb) => this.#model.reconstruct(p, { x: xb, labels: yb }), opts.batchSize);
     return { data, shape: x.shape };
   }
 
@@ -200,8 +207,8 @@ export class TrainedModel {
     const isSamples = opts.isSamples ?? 0;
     if (!(Number.isInteger(isSamples) && isSamples >= 0)) throw new LatentkitError(`score: isSamples must be a non-negative integer, got ${isSamples}`);
     const split = makeSplit(x.data, this.imageShape, { labels });
-    const s = scoreExamples(this.#model, this.#borrowed(), split, {
-      isSamples, elboSamples: opts.elboSamples ?? 1, seed: opts.seed ?? 0, batchSize: 100, binarize: this.config.binarize,
+    const s = scoreExamples(this.#model, this.#borrowed(false), split, {
+      isSamples, elboSamples: opts.elboSamples ?? 1, seed: opts.seed ?? 0, batchSize: opts.batchSize === undefined ? 100 : batchSizeOf(opts.batchSize), binarize: this.config.binarize,
     });
     const out: Scores = { recon: Float32Array.from(s.recon_error) };
     if (s.neg_elbo) out.elbo = Float32Array.from(s.neg_elbo, (v) => -v);
@@ -232,6 +239,13 @@ export class TrainedModel {
     return ref ? refTree(this.#params) : this.#params;
   }
 
+  /** The images as the model saw them in training: thresholded at 0.5 when it trained on binarized data. */
+  #input(images: ImagesInput): Images {
+    const x = asImages(images, this.imageShape);
+    if (this.config.binarize === "none") return x;
+    return { data: x.data.map((v) => (v > 0.5 ? 1 : 0)), shape: x.shape };
+  }
+
   #pixels(): number {
     return this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
   }
@@ -253,8 +267,9 @@ export class TrainedModel {
 
   /** f over the images in batches, each result row `width` values, gathered in order. */
   async #map(name: string, x: Images, labels: Int32Array | undefined, width: number,
-    f: (p: Params, x: Array, y: Array | undefined) => Array): Promise<Float32Array> {
+    f: (p: Params, x: Array, y: Array | undefined) => Array, batchSize?: number): Promise<Float32Array> {
     const n = x.shape[0];
+    const BATCH = batchSizeOf(batchSize);
     const size = this.#pixels();
     const out = new Float32Array(n * width);
     const g = this.#jit(name, (p, xb, yb) => f(p, xb, this.conditional ? yb : undefined));

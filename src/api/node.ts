@@ -9,7 +9,7 @@ import { loadDataset as loadData, type LoadOptions } from "../data/registry.js";
 import { listDatasets as listDataFolders, type DatasetListing } from "../data/list.js";
 import { loadRunData, savePrior } from "../train/run.js";
 import {
-  CONFIG_FILE, EVAL_FILE, MODEL_FILE, BEST_MODEL_FILE, PRIOR_FILE, assertRunFolder, folderStore, hasCheckpoint, readJsonFile,
+  CONFIG_FILE, EVAL_FILE, REPORT_FILE, STATE_FILE, MODEL_FILE, BEST_MODEL_FILE, PRIOR_FILE, assertRunFolder, folderStore, hasCheckpoint, readJsonFile,
 } from "../train/checkpoint.js";
 import { consoleProgress } from "../train/progress.js";
 import { writeReport } from "../report/report.js";
@@ -84,13 +84,15 @@ export const nodeTrainEnvironment: TrainEnvironment = {
     return folderStore(dir);
   },
   consoleProgress: () => consoleProgress(),
-  async finish(dir, model, data, config, prior) {
+  // The end (eval.json or report.html) written after the last checkpoint: the run is complete.
+  finished: (dir) => [EVAL_FILE, REPORT_FILE].some((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= statSync(join(dir, STATE_FILE)).mtimeMs),
+  async finish(dir, model, data, config, prior, log) {
     if (prior) savePrior(dir, prior.params, prior.metrics);
     const evaluation = testEvaluation(model, data, config);
     if (evaluation) writeJsonAtomic(join(dir, EVAL_FILE), evaluation);
     if (config.report) {
       const { model: m, params } = model.internals;
-      writeReport({ dir, config: model.config as never, model: m, params }, data, { log: () => {} });
+      writeReport({ dir, config: model.config as never, model: m, params }, data, { log });
     }
     return evaluation;
   },

@@ -44,6 +44,8 @@ export type TrainOptions = Partial<Omit<ConfigInput, "dataset">> & {
   onEpoch?: (event: EpochEvent) => void;
   /** Progress lines on stderr (Node), as the CLI prints them. Default false. */
   progress?: boolean | Progress;
+  /** Where the end-of-run notes go (prior fitted, report written). Default: the progress lines. */
+  log?: (line: string) => void;
   /** Evaluate on the test split at the end (eval.json with `out`). Default: true with `out`, else false. */
   evaluate?: boolean;
 };
@@ -71,11 +73,14 @@ export type TrainEnvironment = {
   savedConfig?(dir: string): Record<string, unknown>;
   store?(dir: string, fresh: boolean): RunStore;
   consoleProgress?(): Progress;
+  /** Whether a run folder's end (evaluation and report) was written. */
+  finished?(dir: string): boolean;
   /** After training with a folder: save the prior, evaluate, write eval.json, pictures and report. */
-  finish?(dir: string, model: TrainedModel, data: Dataset, config: RunConfig, prior?: { params: Params; metrics: Record<string, number> }): Promise<Record<string, unknown> | undefined>;
+  finish?(dir: string, model: TrainedModel, data: Dataset, config: RunConfig, prior: { params: Params; metrics: Record<string, number> } | undefined,
+    log: (line: string) => void): Promise<Record<string, unknown> | undefined>;
 };
 
-const CALL_KEYS = new Set(["dataset", "set", "out", "resume", "signal", "onStep", "onEpoch", "progress", "evaluate"]);
+const CALL_KEYS = new Set(["dataset", "set", "out", "resume", "signal", "onStep", "onEpoch", "progress", "evaluate", "log"]);
 /** Keys that a resume may change (the rest would make it a different run). */
 export const RESUMABLE_KEYS = new Set(["epochs", "lr", "lrSchedule", "polyakDecay", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
 
@@ -170,14 +175,17 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
   }
   const progress = options.progress === true ? env.consoleProgress?.() : options.progress || undefined;
   const store = out !== undefined ? env.store!(out, !options.resume) : null;
-  progress?.log(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
+  const log = options.log ?? ((line: string) => progress?.log(line));
+  log(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
     `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs${out !== undefined ? ` -> ${out}` : ""}`);
   const result = await runTrainer({
     config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onStep: options.onStep, onEpoch: options.onEpoch,
   });
   const interrupted = result.state.stopped === "interrupted";
-  if (options.resume && !interrupted && result.metrics.length === 0 && result.state.epoch >= config.epochs) {
-    for (const f of [result.params]) disposeTree(f);
+  // A resume with nothing left to train: an error, unless the run's end (evaluation, report) is what a
+  // kill interrupted, which then runs now.
+  if (options.resume && !interrupted && result.metrics.length === 0 && (result.state.epoch > config.epochs || env.finished?.(out!))) {
+    disposeTree(result.params);
     throw new LatentkitError(`${out}: already trained to epoch ${result.state.epoch}; nothing to do (give epochs above ${result.state.epoch} to continue it)`);
   }
   let prior: { params: Params; metrics: Record<string, number> } | undefined;
@@ -185,12 +193,13 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     const fitted = fitModelPrior(model, result.params, data, config, (line) => progress?.log(line));
     result.params.prior = fitted.prior;
     prior = { params: fitted.prior, metrics: fitted.metrics };
+    log(`prior fitted: ${Object.entries(fitted.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(2)}`).join("  ")}`);
   }
   const trained = new TrainedModel({ ...config, data: dataInfo(data), version: PACKAGE_VERSION }, model, result.params);
   let evaluation: Record<string, unknown> | undefined;
   if (!interrupted) {
     if (out !== undefined) {
-      evaluation = await env.finish?.(out, trained, data, config, prior);
+      evaluation = await env.finish?.(out, trained, data, config, prior, log);
     } else if (options.evaluate) {
       evaluation = testEvaluation(trained, data, config);
     }

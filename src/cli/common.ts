@@ -44,3 +44,10 @@ export function note(line: string): void {
 export function fmt(v: number | undefined | null, digits = 2): string {
   return v === undefined || v === null ? "-" : Number.isInteger(v) ? String(v) : v.toFixed(digits);
 }
+
+/** Ends a command with this exit code, its message already printed (Ctrl-C: 130). */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}

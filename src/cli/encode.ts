@@ -6,11 +6,11 @@ import { LatentkitError } from "../io/errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { writeNpy } from "../io/npy.js";
 import { loadDataset, DATASET_NAMES } from "../data/registry.js";
-import { batches } from "../data/loader.js";
 import { requireSplit, type Split, type SplitName } from "../data/dataset.js";
 import { openRun, type OpenRun } from "../train/run.js";
-import { jit, np, refTree, disposeTree, type Array } from "../engine/index.js";
-import type { Params } from "../models/types.js";
+import { disposeTree } from "../engine/index.js";
+import { loadModel } from "../api/node.js";
+import type { Images } from "../api/images.js";
 import { intOption, say } from "./common.js";
 
 export type InputFlags = { input: string; split?: string; dataDir?: string };
@@ -51,7 +51,7 @@ export function outFormat(file: string, allowed: string[]): string {
 /** The shortest decimal that reads back as the same float32. */
 export function float32Text(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  for (let p = 1; p < 9; p++) {
+  for (let p = 1; p <= 9; p++) {
     const s = v.toPrecision(p);
     if (Math.fround(Number(s)) === Math.fround(v)) return String(Number(s));
   }
@@ -70,21 +70,10 @@ export function writeCsv(file: string, header: string[], rows: number, cell: (ro
   });
 }
 
-/** model.encode of every example in order: [n, codeDim] row-major. params borrowed. */
-export function encodeAll(run: OpenRun, split: Split, batchSize: number): Float32Array {
-  const d = run.model.codeDim;
-  const out = new Float32Array(split.n * d);
-  const encode = jit((p: Params, x: Array, y: Array) => run.model.encode(p, { x, labels: y }));
-  const binarize = run.config.binarize === "dynamic" ? "static" : run.config.binarize;
-  let at = 0;
-  for (const b of batches(split, { batchSize, shuffle: false, binarize })) {
-    const B = b.x.shape[0];
-    const z = encode(refTree(run.params), b.x, b.y ?? np.zeros([B], { dtype: np.int32 }));
-    out.set(z.dataSync() as Float32Array, at * d);
-    at += B;
-  }
-  (encode as unknown as { dispose?: () => void }).dispose?.();
-  return out;
+/** The examples of a split as the library's Images (values in [0, 1]). */
+export function splitImages(split: Split): Images {
+  const data = Float32Array.from(split.pixels, (v) => v * split.scale);
+  return { data, shape: [split.n, ...split.imageShape] };
 }
 
 type EncodeFlags = InputFlags & { out: string; batchSize: number; best?: boolean };
@@ -92,10 +81,12 @@ type EncodeFlags = InputFlags & { out: string; batchSize: number; best?: boolean
 export async function encodeCommand(runDir: string, flags: EncodeFlags): Promise<void> {
   const format = outFormat(flags.out, [".csv", ".npy"]);
   const run = await openRun(runDir, flags.best ? "best" : "last");
-  try {
+  disposeTree(run.params); // the configuration and model shape are what readRunInput needs
+  using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
+  {
     const split = await readRunInput(run, flags);
-    const codes = encodeAll(run, split, flags.batchSize);
-    const d = run.model.codeDim;
+    const codes = (await model.encode(splitImages(split), { labels: split.labels, batchSize: flags.batchSize })).data;
+    const d = model.codeDim;
     if (format === ".npy") {
       writeNpy(flags.out, { shape: [split.n, d], data: codes });
     } else {
@@ -106,8 +97,6 @@ export async function encodeCommand(runDir: string, flags: EncodeFlags): Promise
         c === 0 ? String(r) : labels && c === 1 ? String(labels[r]) : float32Text(codes[r * d + c - first]));
     }
     say(`${flags.out}: ${split.n} codes of ${d} dimensions`);
-  } finally {
-    disposeTree(run.params);
   }
 }
 

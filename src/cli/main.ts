@@ -1,9 +1,10 @@
 // The command line: one parser, one help text, one way to fail (a line on stderr, exit code 1 for bad
 // input, 2 for bad usage; the stack trace only with --debug).
 import { Command, CommanderError } from "commander";
-import { isLatentkitError } from "../io/errors.js";
+import { isLatentkitError, fileError } from "../io/errors.js";
 import { PACKAGE_VERSION } from "../train/run.js";
 import { registerTrain } from "./train.js";
+import { ExitCode } from "./common.js";
 import { registerEval } from "./eval.js";
 import { registerInfo } from "./info.js";
 import { registerBench } from "./bench.js";
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv, { from: "user" });
     return 0;
   } catch (e) {
+    if (e instanceof ExitCode) return e.code;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
       process.stderr.write(`latentkit: ${e.message.replace(/^error: /, "")}\n`);
@@ -59,9 +61,27 @@ export async function main(argv: string[]): Promise<number> {
       if (debug) process.stderr.write(`${e.stack}\n`);
       return 1;
     }
-    const err = e as Error;
+    const err = e as NodeJS.ErrnoException;
+    if (err?.code && /^E[A-Z]+$/.test(err.code) && err.path) {
+      process.stderr.write(`latentkit: ${fileError(err.path, err).message}\n`);
+      return 1;
+    }
+    if (/memory32 limit|Out of memory|Array buffer allocation failed|Invalid typed array length/i.test(err?.message ?? "")) {
+      process.stderr.write(`latentkit: out of memory: the engine holds at most 4 GiB (${err.message}); use a smaller model, batch or --n\n`);
+      return 1;
+    }
     process.stderr.write(`latentkit: internal error: ${err?.message ?? String(e)}${debug ? "" : " (run with --debug for the stack trace)"}\n`);
     if (debug) process.stderr.write(`${err?.stack}\n`);
     return 70;
+  }
+}
+
+/** A reader that stops early (`latentkit models | head -1`) closes the pipe: the process ends quietly. */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
   }
 }

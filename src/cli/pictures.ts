@@ -6,7 +6,9 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
 import { loadDataset } from "../data/registry.js";
-import type { Split, SplitName } from "../data/dataset.js";
+import { sliceSplit, type Split, type SplitName } from "../data/dataset.js";
+import { loadModel } from "../api/node.js";
+import { splitImages } from "./encode.js";
 import { openRun, loadRunData, type OpenRun } from "../train/run.js";
 import { disposeTree } from "../engine/index.js";
 import { writeGrid, type Grid } from "../viz/grid.js";
@@ -53,6 +55,20 @@ async function runSplit(run: OpenRun, name: SplitName = "test", optional = false
   throw new LatentkitError(why);
 }
 
+/** The most images one picture command writes: 10,000 in a PNG grid; for .npy, 1 GiB of float32. */
+const MAX_GRID_IMAGES = 10_000;
+const MAX_NPY_BYTES = 2 ** 30;
+
+/** Refuses, before any work, a picture of `count` images that is larger than the bounds above. */
+function boundImages(flag: string, count: number, run: OpenRun, out: string | undefined): void {
+  const [c, h, w] = run.model.info.imageShape;
+  const npy = out?.toLowerCase().endsWith(".npy") ?? false;
+  const most = npy ? Math.floor(MAX_NPY_BYTES / (4 * c * h * w)) : MAX_GRID_IMAGES;
+  if (count > most) {
+    throw new LatentkitError(`${flag}: ${count} images is more than one ${npy ? ".npy" : "PNG grid"} holds here (at most ${most}${npy ? `, 1 GiB of ${c}x${h}x${w} float32` : ""}); ask for fewer`);
+  }
+}
+
 function parseLabels(spec: string): number[] {
   const parts = spec.split(",").map((s) => s.trim());
   if (!parts.every((s) => /^\d+$/.test(s))) throw new LatentkitError(`--label ${spec}: expected class numbers such as 3 or 0,1,2`);
@@ -70,17 +86,20 @@ export function registerPictures(program: Command): void {
     .option("--out <file>", "a .png grid or a .npy of float32 [N, C, H, W] (default RUN/images/samples.png)")
     .option("--seed <n>", "random seed", intOption("--seed", 0), 0)
     .action((runDir: string, f: { n?: number; label?: string; out?: string; seed: number }) =>
-      withRun(runDir, f.out, "samples", (run) =>
-        samplesPicture(run, { n: f.n, labels: f.label === undefined ? undefined : parseLabels(f.label), seed: f.seed })));
+      withRun(runDir, f.out, "samples", (run) => {
+        const labels = f.label === undefined ? undefined : parseLabels(f.label);
+        boundImages("--n", (f.n ?? (run.model.conditional ? 10 : 64)) * (labels?.length ?? 1), run, f.out);
+        return samplesPicture(run, { n: f.n, labels, seed: f.seed });
+      }));
 
   program
     .command("reconstruct <run>")
     .description("examples (above) and their reconstructions (below)")
-    .option("--n <n>", "examples, spread evenly over the split", positive("--n"), 10)
+    .option("--n <n>", "examples, spread evenly over the split (default 10); with --input and an .npy --out, the first N inputs (default all)", positive("--n"))
     .option("--split <name>", "train, valid or test", "test")
     .option("--input <path>", "reconstruct these images instead (a data set path: PNG folder, .npy, .csv, IDX)")
     .option("--out <file>", "a .png grid, or a .npy of the reconstructions (default RUN/images/reconstructions.png)")
-    .action((runDir: string, f: { n: number; split: string; input?: string; out?: string }) =>
+    .action((runDir: string, f: { n?: number; split: string; input?: string; out?: string }) =>
       withRun(runDir, f.out, "reconstructions", async (run) => {
         if (!["train", "valid", "test"].includes(f.split)) throw new LatentkitError(`--split ${f.split}: must be train, valid or test`);
         let split: Split | undefined;
@@ -93,6 +112,16 @@ export function registerPictures(program: Command): void {
         } else {
           split = await runSplit(run, f.split as SplitName);
         }
+        if (f.input !== undefined && f.out?.toLowerCase().endsWith(".npy")) {
+          // A file of inputs to an .npy: every input (or the first --n), in order, as encode does.
+          const n = Math.min(f.n ?? split!.n, split!.n);
+          boundImages("--n", n, run, f.out);
+          using model = await loadModel(runDir);
+          const x = splitImages(sliceSplit(split!, 0, n));
+          const recon = await model.reconstruct(x, { labels: split!.labels?.subarray(0, n) });
+          return { images: recon.data, shape: recon.shape, rows: n, cols: 1 };
+        }
+        boundImages("--n", 2 * (f.n ?? 10), run, f.out);
         const { grid, reconstructions } = reconstructionsPicture(run, split!, { n: f.n, what });
         return f.out?.toLowerCase().endsWith(".npy") ? reconstructions : grid;
       }));
@@ -126,6 +155,7 @@ export function registerPictures(program: Command): void {
     .option("--out <file>", "a .png grid (default RUN/images/traversal.png)")
     .action((runDir: string, f: { steps: number; maxDims: number; range: number; example: number; zero?: boolean; out?: string }) =>
       withRun(runDir, f.out, "traversal", async (run) => {
+        boundImages("--steps x --max-dims", f.steps * f.maxDims, run, f.out);
         const split = await runSplit(run, "test", Boolean(f.zero) && run.model.probabilistic);
         return traversalPicture(run, { split, steps: f.steps, maxDims: f.maxDims, example: f.example, zero: f.zero, range: f.range }).grid;
       }));
@@ -139,6 +169,8 @@ export function registerPictures(program: Command): void {
     .option("--seed <n>", "which examples are paired", intOption("--seed", 0), 0)
     .option("--out <file>", "a .png grid (default RUN/images/interpolation.png)")
     .action((runDir: string, f: { pairs: number; steps: number; spherical?: boolean; seed: number; out?: string }) =>
-      withRun(runDir, f.out, "interpolation", async (run) =>
-        interpolationPicture(run, (await runSplit(run, "test"))!, { pairs: f.pairs, steps: f.steps, spherical: f.spherical, seed: f.seed })));
+      withRun(runDir, f.out, "interpolation", async (run) => {
+        boundImages("--pairs x --steps", f.pairs * f.steps, run, f.out);
+        return interpolationPicture(run, (await runSplit(run, "test"))!, { pairs: f.pairs, steps: f.steps, spherical: f.spherical, seed: f.seed });
+      }));
 }

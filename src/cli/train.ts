@@ -10,7 +10,7 @@ import { CONFIG_FILE } from "../train/checkpoint.js";
 import { consoleProgress, silentProgress } from "../train/progress.js";
 import { train } from "../api/node.js";
 import { readConfigFile } from "../train/run.js";
-import { intOption, numberOption, collect, say, note, fmt } from "./common.js";
+import { intOption, numberOption, collect, say, note, fmt, ExitCode } from "./common.js";
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;
@@ -63,22 +63,19 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   const { signal, release } = interruptOnSignals();
   try {
     const run = await train({
-      ...options, out, resume, signal, progress,
+      ...options, out, resume, signal, progress, log: note,
     } as never);
     if (run.stopped === "interrupted") {
       note(`interrupted; the checkpoint is saved: continue with latentkit train --resume ${out}`);
       run.model.dispose();
-      process.exitCode = 130;
-      return;
+      throw new ExitCode(130);
     }
-    const c = run.config;
     const r = run.evaluation as Record<string, number> | undefined;
     if (r) {
       note(`${r.split ?? "test"} (${r.n} examples): ` + (run.model.probabilistic
         ? `elbo ${fmt(r.elbo)}  recon ${fmt(r.recon)}  kl ${fmt(r.kl)}` + (r.nll !== undefined ? `  -log p(x) ${fmt(r.nll)} (IS, k=${r.is_samples})` : "") + `  active units ${r.active_units}`
         : `recon ${fmt(r.recon)}  mse ${fmt(r.mse, 5)}`));
     }
-    if (c.report) note(`pictures and report: ${join(out, "report.html")}`);
     run.model.dispose();
     say(out);
   } finally {

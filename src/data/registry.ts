@@ -303,12 +303,13 @@ function pixelStore(data: ArrayLike<number> & { length: number }, name: string):
   let lo = Infinity, hi = -Infinity, binary = true;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
+    if (!Number.isFinite(v)) throw new LatentkitError(`${name}: value ${v} at index ${i} is not a finite number`);
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (v !== 0 && v !== 1) binary = false;
   }
   if (data instanceof Uint8Array) return { pixels: data, scale: hi <= 1 ? 1 : 1 / 255, binary };
-  if (!(lo >= 0 && hi <= 255)) // also catches NaN
+  if (!(lo >= 0 && hi <= 255))
     throw new LatentkitError(`${name}: values from ${lo} to ${hi}; expected pixel values in [0, 1] or [0, 255]`);
   const pixels = data instanceof Float32Array ? data : Float32Array.from(data);
   return { pixels, scale: hi <= 1 ? 1 : 1 / 255, binary };

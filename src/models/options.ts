@@ -4,10 +4,12 @@ import { z } from "zod";
 
 const activationName = z.enum(["relu", "leakyRelu", "tanh", "sigmoid", "softplus", "elu", "gelu", "identity"]);
 const positiveInt = z.number().int().positive();
+/** A layer or code size: bounded so that a typo cannot ask the engine for more than it can hold (4 GiB). */
+const size = positiveInt.max(65536);
 
 export const modelOptionsSchema = z.object({
-  latent: positiveInt.default(10).describe("latent dimensions (codes for AEs, z for VAEs; code dim for VQ-VAE)"),
-  hidden: z.array(positiveInt).default([400]).describe("hidden layer sizes of the MLP encoder; the decoder mirrors them"),
+  latent: size.default(10).describe("latent dimensions (codes for AEs, z for VAEs; code dim for VQ-VAE)"),
+  hidden: z.array(size).default([400]).describe("hidden layer sizes of the MLP encoder; the decoder mirrors them"),
   encoderActivation: activationName.default("relu").describe("activation of the encoder's hidden layers"),
   decoderActivation: activationName.default("relu").describe("activation of the decoder's hidden layers"),
   leakySlope: z.number().min(0).max(1).default(0.2).describe("negative slope of leakyRelu (the seeds use 0.2)"),
@@ -24,9 +26,9 @@ export const modelOptionsSchema = z.object({
   iwSamples: positiveInt.default(5).describe("k, importance samples of the IWAE bound (k = 1 is the VAE)"),
   conditionalPrior: z.enum(["standard", "class-mean"]).default("standard")
     .describe("CVAE prior: N(0, I), or N(mu_c, I) with a learned mean per class (seed 002)"),
-  convChannels: z.array(positiveInt).default([32, 64]).describe("channels of the stride-2 conv layers of conv models"),
+  convChannels: z.array(size).default([32, 64]).describe("channels of the stride-2 conv layers of conv models"),
   convKernel: positiveInt.default(3).describe("kernel size of conv models"),
-  convDense: z.number().int().min(0).default(0).describe("a dense hidden layer between conv stack and latent (0: none)"),
+  convDense: z.number().int().min(0).max(65536).default(0).describe("a dense hidden layer between conv stack and latent (0: none)"),
   convCode: z.enum(["dense", "grid"]).default("dense")
     .describe("conv-ae: the code as `latent` dense units, or an h × w grid of `latent`-channel vectors (the VQ-VAE's nets without the quantiser)"),
   noise: z.enum(["mask", "gaussian"]).default("mask").describe("DAE corruption: masking noise or additive Gaussian"),
@@ -36,7 +38,7 @@ export const modelOptionsSchema = z.object({
   sparsityTarget: z.number().gt(0).lt(1).default(0.05).describe("ρ, target mean activation of a sparse code unit"),
   contractiveWeight: z.number().min(0).default(0.1).describe("λ of the contractive penalty λ‖J_f(x)‖²_F"),
   pretrainEpochs: z.number().int().min(0).default(2).describe("stacked AE: greedy epochs per layer before fine-tuning"),
-  codebookSize: positiveInt.default(128).describe("VQ-VAE: number of codes K"),
+  codebookSize: size.default(128).describe("VQ-VAE: number of codes K"),
   commitment: z.number().min(0).default(0.25).describe("VQ-VAE: β of the commitment loss"),
   ema: z.boolean().default(false).describe("VQ-VAE: EMA codebook updates instead of the codebook loss"),
   emaDecay: z.number().gt(0).lt(1).default(0.99).describe("VQ-VAE: EMA decay"),
@@ -45,13 +47,13 @@ export const modelOptionsSchema = z.object({
     .describe("VQ-VAE: a code is dead when its EMA count of assigned vectors per batch falls below this"),
   vqNets: z.enum(["conv", "mlp"]).default("conv")
     .describe("VQ-VAE nets: conv (a grid of code vectors, convChannels/convKernel) or mlp (hidden, codePositions)"),
-  codePositions: positiveInt.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
+  codePositions: size.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
   codePrior: z.enum(["autoregressive", "independent"]).default("autoregressive")
     .describe("VQ-VAE: prior over code indices fitted after training (MADE, or a categorical per position)"),
-  priorHidden: z.array(positiveInt).default([256]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
+  priorHidden: z.array(size).default([256]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
   priorEpochs: positiveInt.default(5).describe("VQ-VAE: epochs of code-prior training after the autoencoder"),
-  categoricals: positiveInt.default(20).describe("dVAE: N categorical latents"),
-  classes: positiveInt.default(10).describe("dVAE: K classes per latent"),
+  categoricals: size.default(20).describe("dVAE: N categorical latents"),
+  classes: size.default(10).describe("dVAE: K classes per latent"),
   temperature: z.number().positive().default(1).describe("dVAE: initial Gumbel-softmax temperature"),
   minTemperature: z.number().positive().default(0.5).describe("dVAE: final temperature"),
   temperatureDecay: z.number().min(0).default(3e-5).describe("dVAE: τ = max(min, τ0·exp(−rate·step))"),

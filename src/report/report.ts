@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { writeFileAtomic, readJsonLines } from "../io/atomic.js";
 import type { Dataset, Split } from "../data/dataset.js";
 import type { OpenRun } from "../train/run.js";
-import { METRICS_FILE, readJsonFile } from "../train/checkpoint.js";
+import { METRICS_FILE, REPORT_FILE, readJsonFile } from "../train/checkpoint.js";
+export { REPORT_FILE };
 import { countParams } from "../nn/tree.js";
 import { gridPng, gridSize, type Grid } from "../viz/grid.js";
 import { lineChart, scatterPlot, barChart, hstack, type Svg } from "../viz/svg.js";
@@ -17,7 +18,6 @@ import {
 } from "../viz/run-pictures.js";
 import { renderReport, type Figure } from "./html.js";
 
-export const REPORT_FILE = "report.html";
 export const IMAGES_DIR = "images";
 
 // ---- plots --------------------------------------------------------------------------------------

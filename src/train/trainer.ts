@@ -49,6 +49,10 @@ export type TrainArgs = {
   onEpoch?: (e: EpochEvent) => void;
 };
 
+/** Lets the event loop run (signal handlers, a page's input) between steps of a caller that can stop us. */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
 /** What a model needs to know of a data set: its image shape and number of classes. */
 export function dataInfo(data: Dataset): DataInfo {
   return { imageShape: [...data.imageShape] as DataInfo["imageShape"], numClasses: data.numClasses ?? null };
@@ -202,6 +206,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v * size;
       progress.tick({ loss, ...metrics });
       onStep?.({ epoch: epoch + 1, step: state.step, stepsPerEpoch, metrics: { loss, ...metrics } });
+      if (signal) await yieldToEventLoop();
       if (signal?.aborted && position < train.n - (train.n % config.batchSize)) {
         // Stopped inside the epoch: a checkpoint of this step, resumable at the next batch.
         state.partial = { position, seen, sums: { ...sums } };

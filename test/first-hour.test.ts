@@ -1,0 +1,120 @@
+// What a new user hits in the first hour (issue "The first hour"): non-finite data refused at load,
+// a closed pipe, an --out that is a file, flags that would ask the engine for more than it holds,
+// Ctrl-C during training, a resume that has nothing to do, the shortest float text, and files of inputs
+// reconstructed in full. Each was a stack trace, a silent NaN or a dead end before.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, spawnCli } from "./helpers/cli.js";
+import { writeNpy, readNpy } from "../src/io/npy.js";
+import { float32Text } from "../src/cli/encode.js";
+import { loadModel } from "../src/index.js";
+import { spritesDataset } from "../src/data/sprites.js";
+import { assertClose, seededRandom } from "./helpers/numeric.js";
+
+const dir = mkdtempSync(join(tmpdir(), "lk-first-hour-"));
+const oneLine = (stderr: string, ...parts: (string | RegExp)[]) => {
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+  assert.doesNotMatch(stderr, /internal error|    at /);
+  for (const p of parts) typeof p === "string" ? assert.ok(stderr.includes(p), `"${p}" in: ${stderr}`) : assert.match(stderr, p);
+};
+
+// A small run the tests below share (1 epoch on 1,000 sprites: a few seconds).
+const sprites = spritesDataset().splits.test!;
+const images = Float32Array.from(sprites.pixels, (v) => v * sprites.scale);
+const data = join(dir, "sprites.npy");
+writeNpy(data, { shape: [1024, 1, 28, 28], data: images });
+const run = join(dir, "run");
+const trained = runCli(["train", "--dataset", data, "--epochs", "1", "--latent", "4", "--set", "hidden=[64]", "--set", "evalIsSamples=0", "--set", "report=false", "--out", run, "--quiet"]);
+assert.equal(trained.code, 0, trained.stderr);
+
+test("non-finite pixels are refused at load, naming the file and the first bad index", () => {
+  const bad = images.slice(0, 200 * 784);
+  bad[5 * 784 + 17] = NaN;
+  const file = join(dir, "nan.npy");
+  writeNpy(file, { shape: [200, 1, 28, 28], data: bad });
+  const r = runCli(["train", "--dataset", file, "--epochs", "1", "--out", join(dir, "nan-run")]);
+  assert.equal(r.code, 1);
+  oneLine(r.stderr, file, `value NaN at index ${5 * 784 + 17} is not a finite number`);
+  assert.ok(!existsSync(join(dir, "nan-run")), "no dead-end folder");
+  const e = runCli(["encode", run, "--input", file, "--out", join(dir, "codes.csv")]);
+  assert.equal(e.code, 1);
+  oneLine(e.stderr, `value NaN at index ${5 * 784 + 17}`);
+  const inf = images.slice(0, 784);
+  inf[3] = -Infinity;
+  writeNpy(file, { shape: [1, 1, 28, 28], data: inf });
+  oneLine(runCli(["encode", run, "--input", file, "--out", join(dir, "codes.csv")]).stderr, "value -Infinity at index 3");
+});
+
+test("a reader that closes the pipe early ends the command quietly", async () => {
+  const child = spawnCli(["models"]);
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  child.stdout!.once("data", () => child.stdout!.destroy());
+  const code = await new Promise<number | null>((ok) => child.on("exit", ok));
+  assert.equal(code, 0);
+  assert.equal(err, "");
+});
+
+test("--out naming a file, and flags that would exceed the engine's memory: one line naming them", () => {
+  const file = join(dir, "a-file");
+  writeFileSync(file, "x");
+  oneLine(runCli(["train", "--out", file, "--epochs", "1"]).stderr, `${file}: exists and is not a folder`);
+  oneLine(runCli(["train", "--set", "hidden=[1000000000]", "--out", join(dir, "big")]).stderr, "hidden.0=1000000000", "65536");
+  oneLine(runCli(["train", "--latent", "50000000", "--out", join(dir, "big")]).stderr, "latent=50000000");
+  oneLine(runCli(["sample", run, "--n", "1000000"]).stderr, "--n: 1000000 images is more than one PNG grid holds here (at most 10000)");
+  oneLine(runCli(["sample", run, "--n", "1000000", "--out", join(dir, "s.npy")]).stderr, "at most 342392, 1 GiB of 1x28x28 float32");
+  oneLine(runCli(["interpolate", run, "--pairs", "100000"]).stderr, "--pairs x --steps: 1000000 images");
+  assert.ok(!existsSync(join(dir, "big")));
+});
+
+test("Ctrl-C stops at the next step with a checkpoint and says how to resume; the resume finishes", async () => {
+  const out = join(dir, "interrupted");
+  const child = spawnCli(["train", "--dataset", data, "--epochs", "3", "--batch-size", "20", "--set", "evalIsSamples=0", "--set", "report=false", "--out", out]);
+  let err = "";
+  let sent = false;
+  child.stderr!.on("data", (d) => {
+    err += d;
+    if (!sent && /epoch 1\/3 step/.test(err)) { sent = true; child.kill("SIGINT"); }
+  });
+  const code = await new Promise<number | null>((ok) => child.on("exit", ok));
+  assert.equal(code, 130, err);
+  assert.match(err, /SIGINT: stopping at the next step and saving a checkpoint/);
+  assert.match(err, new RegExp(`interrupted; the checkpoint is saved: continue with latentkit train --resume ${out}`));
+  const state = JSON.parse(readFileSync(join(out, "state.json"), "utf8"));
+  assert.ok(state.step > 0 && state.epoch === 0 && state.partial.position > 0, "a checkpoint inside epoch 1");
+  assert.equal(runCli(["eval", out, "--split", "valid", "--is-samples", "0"]).code, 0, "eval loads the interrupted run");
+  const resumed = runCli(["train", "--resume", out, "--quiet"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(readFileSync(join(out, "state.json"), "utf8")).epoch, 3);
+  const again = runCli(["train", "--resume", out, "--epochs", "2"]);
+  assert.equal(again.code, 1);
+  oneLine(again.stderr, "already trained to epoch 3; nothing to do");
+});
+
+test("float32Text: the shortest decimal that reads back as the same float32, never more than 9 digits", () => {
+  const rand = seededRandom(3);
+  for (let i = 0; i < 20000; i++) {
+    const v = Math.fround((rand() - 0.5) * 10 ** Math.floor(rand() * 20 - 10));
+    const s = float32Text(v);
+    assert.equal(Math.fround(Number(s)), v, s);
+    assert.ok(s.replace(/^-|e.*$|\./g, "").replace(/^0+/, "").length <= 9, s);
+  }
+  assert.equal(float32Text(Math.fround(0.1)), "0.1");
+});
+
+test("reconstruct --input FILE --out X.npy: every input, in order (as encode)", async () => {
+  const file = join(dir, "thirteen.npy"), out = join(dir, "recon.npy");
+  writeNpy(file, { shape: [13, 1, 28, 28], data: images.slice(100 * 784, 113 * 784) });
+  const r = runCli(["reconstruct", run, "--input", file, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = readNpy(out);
+  assert.deepEqual(got.shape, [13, 1, 28, 28]);
+  using model = await loadModel(run);
+  const want = await model.reconstruct(images.slice(100 * 784, 113 * 784));
+  assertClose(got.data as Float32Array, want.data, { rtol: 0, atol: 1e-6 });
+  assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")));
+});
