@@ -84,6 +84,7 @@ export const nodeTrainEnvironment: TrainEnvironment = {
     return folderStore(dir);
   },
   consoleProgress: () => consoleProgress(),
+  savedEpoch: (dir) => (hasCheckpoint(dir) ? readJsonFile<{ epoch: number }>(join(dir, STATE_FILE)).epoch : undefined),
   // The end (eval.json or report.html) written after the last checkpoint: the run is complete.
   finished: (dir) => [EVAL_FILE, REPORT_FILE].some((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= statSync(join(dir, STATE_FILE)).mtimeMs),
   async finish(dir, model, data, config, prior, log) {

@@ -12,7 +12,6 @@ import { fitModelPrior } from "../train/prior.js";
 import type { MetricsLine, RunStore } from "../train/run-files.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { evaluate } from "../eval/evaluate.js";
-import { disposeTree } from "../engine/index.js";
 import { asImages, asLabels, type Images } from "./images.js";
 import { TrainedModel } from "./model.js";
 
@@ -73,6 +72,8 @@ export type TrainEnvironment = {
   savedConfig?(dir: string): Record<string, unknown>;
   store?(dir: string, fresh: boolean): RunStore;
   consoleProgress?(): Progress;
+  /** The epochs a run folder's checkpoint has completed (undefined: no checkpoint). */
+  savedEpoch?(dir: string): number | undefined;
   /** Whether a run folder's end (evaluation and report) was written. */
   finished?(dir: string): boolean;
   /** After training with a folder: save the prior, evaluate, write eval.json, pictures and report. */
@@ -162,6 +163,12 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
   if (options.resume) {
     if (out === undefined) throw new LatentkitError("train: resume needs out (the run folder to continue)");
     config = resumedConfig(env.savedConfig!(out), given);
+    // A resume with nothing left to train: an error, unless the run's end (evaluation, report) is what
+    // a kill interrupted, which then runs now.
+    const done = env.savedEpoch?.(out);
+    if (done !== undefined && done >= config.epochs && (done > config.epochs || env.finished?.(out))) {
+      throw new LatentkitError(`${out}: already trained to epoch ${done}; nothing to do (give epochs above ${done} to continue it)`);
+    }
   } else {
     config = resolveConfigSources({}, values, options.set ?? {});
   }
@@ -182,12 +189,7 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onStep: options.onStep, onEpoch: options.onEpoch,
   });
   const interrupted = result.state.stopped === "interrupted";
-  // A resume with nothing left to train: an error, unless the run's end (evaluation, report) is what a
-  // kill interrupted, which then runs now.
-  if (options.resume && !interrupted && result.metrics.length === 0 && (result.state.epoch > config.epochs || env.finished?.(out!))) {
-    disposeTree(result.params);
-    throw new LatentkitError(`${out}: already trained to epoch ${result.state.epoch}; nothing to do (give epochs above ${result.state.epoch} to continue it)`);
-  }
+
   let prior: { params: Params; metrics: Record<string, number> } | undefined;
   if (model.fitPrior && !interrupted) {
     const fitted = fitModelPrior(model, result.params, data, config, (line) => progress?.log(line));
