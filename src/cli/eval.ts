@@ -7,10 +7,11 @@ import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
 import { sliceSplit, type SplitName } from "../data/dataset.js";
 import { intOption, printJson, say, fmt } from "./common.js";
+import { examplesProgress } from "../train/progress.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
-  refineSteps: number; refineSamples: number; refineObjective: string;
+  refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean;
 };
 
 export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
@@ -35,6 +36,7 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   const r = evaluate(run.model, run.params, s, {
     isSamples, limit: flags.limit, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
     refine: { steps: flags.refineSteps, samples: flags.refineSamples, objective: flags.refineObjective as RefineObjective },
+    onProgress: examplesProgress("eval", { quiet: flags.quiet }),
   });
   disposeTree(run.params);
   if (flags.json) {
@@ -73,5 +75,6 @@ export function registerEval(program: Command): void {
     .option("--refine-objective <bound>", "what the refined proposal maximises: iwae (the s-sample bound, wider proposals) or elbo", "iwae")
     .option("--best", "use the best checkpoint instead of the last")
     .option("--json", "print one JSON document")
+    .option("--quiet", "no progress lines on stderr")
     .action(evalCommand);
 }

@@ -5,9 +5,10 @@ import { openRun } from "../train/run.js";
 import { scoreExamples } from "../eval/scores.js";
 import { disposeTree } from "../engine/index.js";
 import { intOption, say } from "./common.js";
+import { examplesProgress } from "../train/progress.js";
 import { readRunInput, outFormat, writeCsv, float32Text, type InputFlags } from "./encode.js";
 
-type ScoreFlags = InputFlags & { out: string; isSamples: number; elboSamples: number; batchSize: number; seed: number; best?: boolean };
+type ScoreFlags = InputFlags & { out: string; isSamples: number; elboSamples: number; batchSize: number; seed: number; best?: boolean; quiet?: boolean };
 
 export async function scoreCommand(runDir: string, flags: ScoreFlags): Promise<void> {
   outFormat(flags.out, [".csv"]);
@@ -16,6 +17,7 @@ export async function scoreCommand(runDir: string, flags: ScoreFlags): Promise<v
     const split = await readRunInput(run, flags);
     const s = scoreExamples(run.model, run.params, split, {
       isSamples: flags.isSamples, elboSamples: flags.elboSamples, batchSize: flags.batchSize, seed: flags.seed, binarize: run.config.binarize,
+      onProgress: examplesProgress("score", { quiet: flags.quiet }),
     });
     const columns: [string, (i: number) => string][] = [["index", (i) => String(i)]];
     if (s.labels) columns.push(["label", (i) => String(s.labels![i])]);
@@ -42,5 +44,6 @@ export function registerScore(program: Command): void {
     .option("--seed <n>", "random seed of the ELBO and IS estimates", intOption("--seed", 0), 0)
     .option("--data-dir <dir>", "where named data sets are looked for")
     .option("--best", "use the best checkpoint instead of the last")
+    .option("--quiet", "no progress lines on stderr")
     .action(scoreCommand);
 }

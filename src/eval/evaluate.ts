@@ -23,6 +23,8 @@ export type EvalOptions = {
   maxRows?: number;
   /** Refine the IS proposal per example before sampling (refine.ts); absent or 0 steps: q(z|x). */
   refine?: RefineOptions;
+  /** Called after every batch with the examples done and the total. */
+  onProgress?: (done: number, total: number) => void;
 };
 
 export type EvalResult = {
@@ -143,6 +145,7 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   let sqErr = 0, recon = 0, kl = 0, nll = 0;
   let klPerDim: Float64Array | undefined;
   let codeSum: Float64Array | undefined, codeSq: Float64Array | undefined;
+  let done = 0;
   for (const b of batches(split, { batchSize, shuffle: false, limit: n, binarize: opts.binarize === "dynamic" ? "static" : opts.binarize })) {
     const B = b.x.shape[0];
     sqErr += sumOf(reconErr(refTree(params), b.x.ref, labelsOf(b.y?.ref, B)));
@@ -169,6 +172,8 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
     }
     b.x.dispose();
     b.y?.dispose();
+    done += B;
+    opts.onProgress?.(done, n);
   }
   keys.dispose();
   for (const f of [reconErr, elboTerms, encodeMean]) (f as { dispose?: () => void } | undefined)?.dispose?.();

@@ -20,6 +20,8 @@ export type ScoreOptions = {
   seed?: number;
   binarize?: BinarizeMode;
   maxRows?: number;
+  /** Called after every batch with the examples done and the total. */
+  onProgress?: (done: number, total: number) => void;
 };
 
 export type ExampleScores = {
@@ -81,6 +83,7 @@ export function scoreExamples(model: Model, params: Params, split: Split, opts: 
     b.x.dispose();
     b.y?.dispose();
     at += B;
+    opts.onProgress?.(at, n);
   }
   keys.dispose();
   reconErr.dispose?.();

@@ -43,3 +43,40 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr): Pr
     },
   };
 }
+
+/**
+ * Progress of a long command over examples (eval, score, encode): a bar on a terminal, otherwise a
+ * line every `every` seconds with the rate and the time left; nothing for work that ends within it.
+ */
+export function examplesProgress(what: string, opts: { quiet?: boolean; every?: number; stream?: NodeJS.WriteStream } = {}): (done: number, total: number) => void {
+  if (opts.quiet) return () => {};
+  const stream = opts.stream ?? process.stderr;
+  const every = (opts.every ?? 5) * 1000;
+  const started = Date.now();
+  let last = started;
+  let bar: cliProgress.SingleBar | undefined;
+  return (done, total) => {
+    const now = Date.now();
+    if (stream.isTTY) {
+      if (!bar && now - started > 1000 && done < total) {
+        bar = new cliProgress.SingleBar({ stream, format: `${what} [{bar}] {value}/{total} examples, {eta_formatted} left`, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+        bar.start(total, done);
+      }
+      bar?.update(done);
+      if (done >= total) bar?.stop();
+      return;
+    }
+    if (now - last < every && done < total) return;
+    if (done >= total && now - started < every) return;
+    last = now;
+    const rate = done / Math.max(1e-3, (now - started) / 1000);
+    const left = (total - done) / Math.max(rate, 1e-9);
+    stream.write(`${what}: ${done}/${total} examples, ${rate.toFixed(1)}/s, ${done < total ? `${formatSeconds(left)} left` : `done in ${formatSeconds((now - started) / 1000)}`}\n`);
+  };
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(0)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
