@@ -90,7 +90,7 @@ test("concatSplits: the examples and labels of one split, then the other's, in o
   assert.equal(joined.n, 60000);
   const at = [0, 53999, 54000, 59999];
   assert.deepEqual(joined.batch(at), fashionSet().splits.train!.batch(at));
-  assert.deepEqual([...joined.labels!.subarray(53998, 54002)], [...fashion.splits.train!.labels!.subarray(53998, 54002)]);
+  assert.deepEqual([...joined.labels!.subarray(53998, 54002)], [...fashionSet().splits.train!.labels!.subarray(53998, 54002)]);
   assert.throws(() => concatSplits(joined, makeSplit(new Uint8Array(4), [1, 2, 2])), /cannot join splits/);
 });
 

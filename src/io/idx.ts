@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as zlib from "node:zlib";
 import { LatentkitError, fileError } from "./errors.js";
+import { checkLimit } from "./limits.js";
 import { writeFileAtomic } from "./atomic.js";
 
 export interface IdxArray { shape: number[]; data: Uint8Array }
@@ -71,13 +72,44 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/**
+ * Gunzips IDX bytes header first: a prefix is inflated to read the header, whose dimensions say how
+ * many bytes follow; that is checked against LATENTKIT_MAX_DATA_BYTES, and the whole is then inflated
+ * with exactly that as its output bound (zlib collects the output as it comes, so a small file that
+ * claims a huge array costs only what it really inflates to, and one that inflates past its claim is
+ * stopped there). A header that is not IDX is left to decodeIdx to name.
+ */
 function gunzip(bytes: Uint8Array, name: string): Uint8Array {
+  const corrupt = (e: unknown) => new LatentkitError(`${name}: truncated or corrupt gzip data (${(e as Error).message})`);
+  // 1 KiB of deflate inflates to at most ~1 MiB (the format's ratio is bounded by 1032:1).
+  let head: Uint8Array;
   try {
-    return zlib.gunzipSync(bytes);
+    head = zlib.gunzipSync(bytes.subarray(0, 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 21 });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ERR_BUFFER_TOO_LARGE") throw new LatentkitError(`${name}: decompressed data too large`);
-    throw new LatentkitError(`${name}: truncated or corrupt gzip data (${(e as Error).message})`);
+    throw corrupt(e);
+  }
+  const ndim = head[3];
+  if (!(head.length >= 4 && head[0] === 0 && head[1] === 0 && ndim > 0 && head.length >= 4 + 4 * ndim)) {
+    // Not an IDX header: a corrupt gzip stream says so; otherwise decodeIdx names what is wrong.
+    try {
+      return zlib.gunzipSync(bytes, { maxOutputLength: 1 << 21 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return head;
+      throw corrupt(e);
+    }
+  }
+  const view = new DataView(head.buffer, head.byteOffset, 4 + 4 * ndim);
+  let count = 1;
+  for (let d = 0; d < ndim; d++) count *= view.getUint32(4 + 4 * d, false);
+  checkLimit("LATENTKIT_MAX_DATA_BYTES", count, name, `the IDX header declares ${count} values, which`);
+  const bound = 4 + 4 * ndim + count;
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: bound });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new LatentkitError(`${name}: decompresses to more than the ${bound} bytes its IDX header declares`);
+    }
+    throw corrupt(e);
   }
 }
 

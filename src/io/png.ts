@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { decode, encode, convertIndexedToRgb } from "fast-png";
 import { LatentkitError, fileError } from "./errors.js";
+import { checkLimit } from "./limits.js";
 import { writeFileAtomic } from "./atomic.js";
 
 /** An 8-bit image: `data` is [height, width, channels] interleaved. Channels: 1 grey, 2 grey+alpha,
@@ -33,6 +34,12 @@ export function encodePng(img: { width: number; height: number; channels: 1 | 2 
 /** Decodes PNG bytes to 8 bits per channel (16-bit scaled down, palette and 1/2/4-bit grey expanded).
  * `name` (a file name) is what error messages call the bytes. */
 export function decodePng(bytes: Uint8Array, name = "PNG data"): Image {
+  // The size from the IHDR chunk (bytes 16-23), bounded before fast-png allocates anything.
+  if (bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
+    const w = view.getUint32(16, false), h = view.getUint32(20, false);
+    checkLimit("LATENTKIT_MAX_IMAGE_PIXELS", w * h, name, `a ${w}x${h} image (${w * h} pixels)`);
+  }
   let png: ReturnType<typeof decode>;
   try {
     png = decode(bytes);
