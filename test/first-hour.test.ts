@@ -118,3 +118,33 @@ test("reconstruct --input FILE --out X.npy: every input, in order (as encode)", 
   assertClose(got.data as Float32Array, want.data, { rtol: 0, atol: 1e-6 });
   assert.ok(!readdirSync(dir).some((f) => f.endsWith(".tmp")));
 });
+
+test("SIGKILL at random moments of a training: eval loads what is left and --resume finishes, every time", async () => {
+  const rand = seededRandom(17);
+  const small = join(dir, "small.npy");
+  writeNpy(small, { shape: [400, 1, 28, 28], data: images.slice(0, 400 * 784) });
+  const flags = ["--dataset", small, "--epochs", "12", "--batch-size", "10", "--latent", "3", "--set", "hidden=[32]", "--set", "evalIsSamples=0", "--set", "report=false", "--quiet"];
+  let killed = 0;
+  for (let trial = 0; trial < 6; trial++) {
+    const out = join(dir, `killed-${trial}`);
+    const child = spawnCli(["train", ...flags, "--out", out]);
+    // Somewhere between the start of the process and the end of its training (about 2-6 s here).
+    const at = 1500 + rand() * 4000;
+    const timer = setTimeout(() => child.kill("SIGKILL"), at);
+    const code = await new Promise<number | null>((ok) => child.on("exit", (c) => ok(c)));
+    clearTimeout(timer);
+    if (code === 0) continue; // it finished first: nothing to check
+    killed++;
+    if (existsSync(join(out, "model.safetensors"))) {
+      const ev = runCli(["eval", out, "--split", "valid", "--is-samples", "0", "--json"]);
+      assert.equal(ev.code, 0, `trial ${trial} (killed at ${at.toFixed(0)} ms): eval: ${ev.stderr}`);
+    }
+    const resumed = existsSync(join(out, "config.json"))
+      ? runCli(["train", "--resume", out, "--quiet"])
+      : runCli(["train", ...flags, "--out", out]); // killed before it wrote anything: start again
+    assert.equal(resumed.code, 0, `trial ${trial} (killed at ${at.toFixed(0)} ms): resume: ${resumed.stderr}`);
+    assert.equal(JSON.parse(readFileSync(join(out, "state.json"), "utf8")).epoch, 12);
+    assert.ok(!readdirSync(out).some((f) => f.endsWith(".tmp") || f.endsWith(".next")), "no temporary file left");
+  }
+  assert.ok(killed >= 3, `most trials were killed mid-run (${killed} of 6)`);
+});
