@@ -1,6 +1,7 @@
 // The run report: every picture and plot of a run written under RUN/images/, and RUN/report.html
 // that shows them with the configuration, the evaluation and the metrics. `latentkit train` calls
 // writeReport at the end of a run; `latentkit report RUN` calls it on a saved one.
+import { EVAL_FILE } from "../train/run-files.js";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic, readJsonLines } from "../io/atomic.js";
@@ -167,7 +168,7 @@ export function writeReport(run: OpenRun, data?: Dataset, opts: { log?: (line: s
       `Between pairs of ${splitName} examples (ends): linear paths between their codes, decoded.`, interpolationPicture(run, split)));
   }
 
-  const evalFile = join(run.dir, "eval.json");
+  const evalFile = join(run.dir, EVAL_FILE);
   const evaluation = existsSync(evalFile) ? readJsonFile<Record<string, unknown>>(evalFile) : undefined;
   const { data: info, version, ...config } = run.config;
   const last = metrics[metrics.length - 1];

@@ -5,6 +5,7 @@
 // must lie inside the real RUN/images/. So `/../`, `%2e%2e%2f`, `%252e...`, `..\` and symlinks out
 // all end in 404. Only GET and HEAD; other methods get 405. Requests whose Host header is not this
 // server (DNS rebinding) get 403 while it listens on loopback only.
+import { CONFIG_FILE, MODEL_FILE, METRICS_FILE, EVAL_FILE } from "../train/run-files.js";
 import * as http from "node:http";
 import * as fs from "node:fs";
 import { join, sep } from "node:path";
@@ -18,7 +19,7 @@ import { readJsonFile } from "../train/checkpoint.js";
 export const WEB_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
 
 /** The run's files the page reads; nothing else of the run folder is served. */
-export const RUN_FILES = ["config.json", "model.safetensors", "metrics.jsonl", "eval.json"] as const;
+export const RUN_FILES = [CONFIG_FILE, MODEL_FILE, METRICS_FILE, EVAL_FILE] as const;
 
 /** A picture of the report: RUN/images/NAME. */
 const PICTURE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.(png|svg)$/;
@@ -77,12 +78,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw new LatentkitError(`${webDir}: the web page is not built (no index.html); run \`npm run build\``);
   }
   const runDir = realDir(opts.runDir, "run folder");
-  for (const name of ["config.json", "model.safetensors"]) {
+  for (const name of [CONFIG_FILE, MODEL_FILE]) {
     if (!fs.existsSync(join(runDir, name))) throw new LatentkitError(`${opts.runDir}: not a run folder (no ${name})`);
   }
-  const config = readJsonFile<Record<string, unknown>>(join(opts.runDir, "config.json"));
+  const config = readJsonFile<Record<string, unknown>>(join(opts.runDir, CONFIG_FILE));
   if (typeof config?.model !== "string" || typeof config.data !== "object") {
-    throw new LatentkitError(`${join(opts.runDir, "config.json")}: not a run configuration (no model or data shape)`);
+    throw new LatentkitError(`${join(opts.runDir, CONFIG_FILE)}: not a run configuration (no model or data shape)`);
   }
 
   let port = 0;

@@ -1,5 +1,6 @@
 // Runs: a configuration resolved from its sources, the data it names, the model it builds, and a
 // saved run folder opened again for evaluation and pictures.
+import { MODEL_FILE } from "./run-files.js";
 import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { init } from "../engine/index.js";
@@ -113,7 +114,7 @@ export async function openRun(dir: string, which: "last" | "best" = "last"): Pro
     params = fromRecords(tensorsToRecords(loadModelTensors(dir, which)), { like: skeleton as any }) as Params;
   } catch (e) {
     if (e instanceof LatentkitError) throw e;
-    throw new LatentkitError(`${join(dir, "model.safetensors")}: does not match the run's model (${(e as Error).message})`);
+    throw new LatentkitError(`${join(dir, MODEL_FILE)}: does not match the run's model (${(e as Error).message})`);
   } finally {
     disposeTree(skeleton);
   }

@@ -3,6 +3,7 @@
 //
 // Latent values come from the model's prior where it has one (Φ⁻¹ for N(0, I)); a deterministic
 // autoencoder's codes have no prior, so its grids span the empirical quantiles of the test codes.
+import { EVAL_FILE } from "../train/run-files.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
@@ -114,7 +115,7 @@ export function latentQuantile(run: RunPictures, codes?: Float32Array): Quantile
 /** KL per latent dimension from RUN/eval.json, else estimated on up to 500 examples of `split`. */
 export function klPerDim(run: RunPictures, split?: Split): number[] | undefined {
   if (!run.model.probabilistic) return undefined;
-  const file = join(run.dir, "eval.json");
+  const file = join(run.dir, EVAL_FILE);
   if (existsSync(file)) {
     const saved = readJsonFile<{ kl_per_dim?: number[] }>(file).kl_per_dim;
     if (Array.isArray(saved) && saved.length === run.model.codeDim) return saved;

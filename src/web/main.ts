@@ -7,7 +7,7 @@ import { Explorer, showError } from "./explorer.js";
 
 /** The model, built and checked by one reconstruction on `device` (a device may start and still fail). */
 async function buildOn(device: Device, files: RunFiles): Promise<PageModel> {
-  const model = PageModel.build(files.config, files.weights);
+  const model = await PageModel.build(files.config, files.weights);
   const out = await model.reconstruct(new Float32Array(model.pixels));
   if (out.length !== model.pixels || !out.every(Number.isFinite)) throw new Error(`${device}: the check reconstruction failed`);
   return model;
