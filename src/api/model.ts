@@ -2,7 +2,7 @@
 // arrays kept inside. The same class serves Node (a run folder) and a web page (a URL, or the bytes
 // in memory): it is built from a run's config.json and model.safetensors (and prior.safetensors, the
 // code prior a VQ-VAE samples from).
-import { init, jit, np, fromData, keyFromSeed, refTree, disposeTree, type Array } from "../engine/index.js";
+import { init, jit, np, fromData, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
 import { decodeSafetensors } from "../io/safetensors-bytes.js";
 import { makeSplit } from "../data/dataset.js";
@@ -180,6 +180,7 @@ export class TrainedModel {
    * prior). Conditional models: n per label of `labels`, in label order.
    */
   async sample(n: number, opts: LabelOptions & { seed?: number } = {}): Promise<Images> {
+    // (batchSize: examples drawn per engine call; the draws depend on it, the seed fixes them)
     const sample = this.#model.sample;
     if (!sample) throw new LatentkitError(`model ${this.family}: has no prior to sample from`);
     if (!(Number.isInteger(n) && n >= 1)) throw new LatentkitError(`sample: n must be a positive integer, got ${n}`);
@@ -192,9 +193,19 @@ export class TrainedModel {
       labels = Int32Array.from({ length: each.length * n }, (_, i) => each[Math.floor(i / n)]);
     }
     const total = labels?.length ?? n;
-    const y = labels ? np.array(labels as Int32Array<ArrayBuffer>, { dtype: np.int32 }) : undefined;
-    const images = sample.call(this.#model, this.#borrowed(), keyFromSeed(seed), total, y);
-    return { data: (await images.data()) as Float32Array, shape: [total, ...this.imageShape] };
+    // In batches (bounded memory), each from its own key: seed → one key per batch.
+    const batch = batchSizeOf(opts.batchSize);
+    const size = this.#pixels();
+    const out = new Float32Array(total * size);
+    const keys = splitKey(keyFromSeed(seed), Math.ceil(total / batch) + 1);
+    keys.pop()!.dispose();
+    for (let at = 0, k = 0; at < total; at += batch, k++) {
+      const b = Math.min(batch, total - at);
+      const y = labels ? np.array(labels.slice(at, at + b) as Int32Array<ArrayBuffer>, { dtype: np.int32 }) : undefined;
+      const images = sample.call(this.#model, this.#borrowed(), keys[k], b, y);
+      out.set((await images.data()) as Float32Array, at * size);
+    }
+    return { data: out, shape: [total, ...this.imageShape] };
   }
 
   /**
