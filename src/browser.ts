@@ -19,6 +19,7 @@ export type { LoadedDataset, DatasetSplit } from "./api/data.js";
 export { listModels, type TrainOptions, type TrainRun, type InMemoryDataset, type StepEvent, type EpochEvent, type MetricsLine, type ModelListing } from "./api/train.js";
 export type { Progress } from "./train/trainer.js";
 export type { DatasetListing } from "./data/list.js";
+export type { Disentanglement, DisentanglementOptions } from "./eval/disentanglement.js";
 export { PACKAGE_VERSION as version } from "./version.js";
 
 const nodeOnly = (what: string) => new LatentkitError(`${what} needs Node (a file system); in the browser ${

@@ -15,5 +15,6 @@ export type { LoadedDataset, DatasetSplit } from "./api/data.js";
 export { listModels, type TrainOptions, type TrainRun, type InMemoryDataset, type StepEvent, type EpochEvent, type MetricsLine, type ModelListing } from "./api/train.js";
 export type { Progress } from "./train/trainer.js";
 export type { DatasetListing } from "./data/list.js";
+export type { Disentanglement, DisentanglementOptions } from "./eval/disentanglement.js";
 export { loadModel, loadDataset, train, listDatasets, type LoadModelOptions } from "./api/node.js";
 export { PACKAGE_VERSION as version } from "./version.js";

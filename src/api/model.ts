@@ -13,6 +13,7 @@ import { validateConfig, type RunConfig } from "../train/config.js";
 import { tensorsToRecords } from "../train/tensors.js";
 import { CONFIG_FILE, MODEL_FILE, PRIOR_FILE } from "../train/run-files.js";
 import { scoreExamples } from "../eval/scores.js";
+import { disentanglement, type Disentanglement, type DisentanglementOptions } from "../eval/disentanglement.js";
 import { asImages, asLabels, assertFinite, type Codes, type Images, type ImagesInput } from "./images.js";
 
 /** A run's configuration as config.json holds it: the resolved options, the data shape, the version. */
@@ -225,6 +226,15 @@ export class TrainedModel {
     if (s.neg_elbo) out.elbo = Float32Array.from(s.neg_elbo, (v) => -v);
     if (s.nll) out.nll = Float32Array.from(s.nll);
     return out;
+  }
+
+  /**
+   * MIG, the FactorVAE score and DCI of the codes of `images` against their known generating factors
+   * (`factors` [N, K] indices, as the sprites carry): src/eval/disentanglement.ts.
+   */
+  async disentanglement(images: ImagesInput, factors: Int32Array, opts: LabelOptions & DisentanglementOptions = {}): Promise<Disentanglement> {
+    const codes = await this.encode(images, opts);
+    return disentanglement(codes.data, factors, codes.shape[0], opts);
   }
 
   /** Frees the parameters; the model cannot be used afterwards. */

@@ -2,16 +2,19 @@
 import type { Command } from "commander";
 import { LatentkitError } from "../io/errors.js";
 import { openRun, loadRunData } from "../train/run.js";
-import { evaluate } from "../eval/evaluate.js";
+import { evaluate, type EvalResult } from "../eval/evaluate.js";
 import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
 import { sliceSplit, type SplitName } from "../data/dataset.js";
+import { loadModel } from "../api/node.js";
+import type { Disentanglement } from "../eval/disentanglement.js";
+import { splitImages } from "./encode.js";
 import { intOption, printJson, say, fmt } from "./common.js";
 import { examplesProgress } from "../train/progress.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
-  refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean;
+  refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean; disentanglement?: boolean;
 };
 
 export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
@@ -33,12 +36,22 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   if (flags.refineSteps > 0 && !run.model.gaussianPosterior) {
     throw new LatentkitError(`--refine-steps: ${run.config.model} has no Gaussian q(z|x) to refine (vae, beta-vae, iwae, cvae, conv-vae do)`);
   }
-  const r = evaluate(run.model, run.params, s, {
+  if (flags.disentanglement && !s.factors) {
+    throw new LatentkitError(`--disentanglement: data set ${data.name} has no known generating factors (sprites has them)`);
+  }
+  const r: EvalResult & { disentanglement?: Disentanglement } = evaluate(run.model, run.params, s, {
     isSamples, limit: flags.limit, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
     refine: { steps: flags.refineSteps, samples: flags.refineSamples, objective: flags.refineObjective as RefineObjective },
     onProgress: examplesProgress("eval", { quiet: flags.quiet }),
   });
   disposeTree(run.params);
+  if (flags.disentanglement) {
+    // the codes of the same examples (the first --limit), against their factors
+    const n = Math.min(s.n, flags.limit ?? s.n);
+    using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
+    const part = sliceSplit(s, 0, n);
+    r.disentanglement = await model.disentanglement(splitImages(part), part.factors!, { labels: part.labels, seed: flags.seed });
+  }
   if (flags.json) {
     printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r });
     return;
@@ -58,6 +71,11 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
     say(`  recon (sq. err) ${fmt(r.recon, 4)}`);
     say(`  mse per pixel   ${fmt(r.mse, 6)}`);
   }
+  const d = r.disentanglement;
+  if (d) {
+    say(`  disentanglement against the known factors: MIG ${fmt(d.mig, 3)}  FactorVAE ${fmt(d.factorvae, 3)}  ` +
+      `DCI disentanglement ${fmt(d.dci.disentanglement, 3)} completeness ${fmt(d.dci.completeness, 3)} informativeness ${fmt(d.dci.informativeness, 3)}`);
+  }
 }
 
 export function registerEval(program: Command): void {
@@ -75,6 +93,7 @@ export function registerEval(program: Command): void {
     .option("--refine-objective <bound>", "what the refined proposal maximises: iwae (the s-sample bound, wider proposals) or elbo", "iwae")
     .option("--best", "use the best checkpoint instead of the last")
     .option("--json", "print one JSON document")
+    .option("--disentanglement", "MIG, FactorVAE score and DCI of the codes against the data set's known factors (sprites)")
     .option("--quiet", "no progress lines on stderr")
     .action(evalCommand);
 }
