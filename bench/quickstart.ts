@@ -15,8 +15,18 @@ import { jnn, fromData, toData } from "../src/engine/index.js";
 const data = await loadDataset("sprites");
 const test = requireSplit(data, "test");
 const grid = concatSplits(concatSplits(requireSplit(data, "train"), requireSplit(data, "valid")), test);
-const judge = trainClassifier(grid, 4, { hidden: [512, 256], epochs: 30, seed: 7 });
-console.log(`judge: accuracy on the grid ${(classifierAccuracy(judge, grid) * 100).toFixed(1)}%`);
+// Trained on the grid and on blurred copies of it (Gaussian σ = 0.5, 0.8, 1.1 px): a reconstruction
+// with soft edges is judged by its shape, not by its sharpness (an unblurred judge reads a σ = 0.7
+// blur of the true test images as the right shape only 72% of the time).
+const gridPixels = Float32Array.from(grid.pixels, (v) => v * grid.scale);
+const augmented = new Float32Array(gridPixels.length * 4);
+const labels = new Int32Array(grid.n * 4);
+[0, 0.5, 0.8, 1.1].forEach((sigma, copy) => {
+  augmented.set(sigma ? blur(gridPixels, sigma) : gridPixels, copy * gridPixels.length);
+  labels.set(grid.labels!, copy * grid.n);
+});
+const judge = trainClassifier(makeSplit(augmented, grid.imageShape, { labels }), 4, { hidden: [512, 256], epochs: 12, seed: 7 });
+console.log(`judge: accuracy on the grid ${(classifierAccuracy(judge, grid) * 100).toFixed(1)}%, on its σ = 1 blur ${(classifierAccuracy(judge, makeSplit(blur(gridPixels, 1), grid.imageShape, { labels: grid.labels })) * 100).toFixed(1)}%`);
 const images = Float32Array.from(test.pixels, (v) => v * test.scale);
 for (const dir of process.argv.slice(2)) {
   const model = await loadModel(dir);
@@ -37,4 +47,27 @@ for (const dir of process.argv.slice(2)) {
     train_s: +lines.reduce((a, l) => a + (l.time_s ?? 0), 0).toFixed(1),
   }));
   model.dispose();
+}
+
+/** Each 28x28 image blurred by a Gaussian of `sigma` pixels (separable, edges clamped). */
+function blur(images: Float32Array, sigma: number): Float32Array {
+  const r = Math.ceil(3 * sigma);
+  const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const sum = k.reduce((a, b) => a + b);
+  const w = k.map((v) => v / sum);
+  const out = new Float32Array(images.length), tmp = new Float32Array(images.length);
+  const at = (y: number, x: number) => Math.min(27, Math.max(0, y)) * 28 + Math.min(27, Math.max(0, x));
+  for (let o = 0; o < images.length; o += 784) {
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+      let a = 0;
+      for (let t = -r; t <= r; t++) a += w[t + r] * images[o + at(y, x + t)];
+      tmp[o + y * 28 + x] = a;
+    }
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+      let a = 0;
+      for (let t = -r; t <= r; t++) a += w[t + r] * tmp[o + at(y + t, x)];
+      out[o + y * 28 + x] = a;
+    }
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
 import { sliceSplit, type SplitName } from "../data/dataset.js";
 import { loadModel } from "../api/node.js";
+import { evaluateInWorkers, defaultWorkers } from "../api/evaluate.js";
 import type { Disentanglement } from "../eval/disentanglement.js";
 import { splitImages } from "./encode.js";
 import { intOption, printJson, say, fmt } from "./common.js";
@@ -14,8 +15,11 @@ import { examplesProgress } from "../train/progress.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
-  refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean; disentanglement?: boolean;
+  refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean; disentanglement?: boolean; workers?: number;
 };
+
+/** Below this many importance-sampled decodes (examples x samples) one worker is faster than starting more. */
+const PARALLEL_WORK = 20_000;
 
 export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
   if (!["train", "valid", "test"].includes(flags.split)) {
@@ -39,21 +43,30 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   if (flags.disentanglement && !s.factors) {
     throw new LatentkitError(`--disentanglement: data set ${data.name} has no known generating factors (sprites has them)`);
   }
-  const r: EvalResult & { disentanglement?: Disentanglement } = evaluate(run.model, run.params, s, {
-    isSamples, limit: flags.limit, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
+  const n = Math.min(s.n, flags.limit ?? s.n);
+  const opts = {
+    isSamples, seed: flags.seed, binarize: run.config.binarize, batchSize: flags.batchSize,
     refine: { steps: flags.refineSteps, samples: flags.refineSamples, objective: flags.refineObjective as RefineObjective },
     onProgress: examplesProgress("eval", { quiet: flags.quiet }),
-  });
-  disposeTree(run.params);
+  };
+  // Shards over worker threads (each its own engine): --workers N, by default every core for long work.
+  const workers = flags.workers ?? (n * Math.max(1, isSamples) * (1 + flags.refineSteps) >= PARALLEL_WORK ? defaultWorkers() : 1);
+  let r: EvalResult & { disentanglement?: Disentanglement };
+  if (workers > 1) {
+    disposeTree(run.params);
+    r = await evaluateInWorkers({ runDir, which: flags.best ? "best" : "last", split, offset: flags.offset, n }, opts, workers);
+  } else {
+    r = evaluate(run.model, run.params, s, { ...opts, limit: n });
+    disposeTree(run.params);
+  }
   if (flags.disentanglement) {
     // the codes of the same examples (the first --limit), against their factors
-    const n = Math.min(s.n, flags.limit ?? s.n);
     using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
     const part = sliceSplit(s, 0, n);
     r.disentanglement = await model.disentanglement(splitImages(part), part.factors!, { labels: part.labels, seed: flags.seed });
   }
   if (flags.json) {
-    printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r });
+    printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r, ...(workers > 1 ? { workers } : {}) });
     return;
   }
   const shard = flags.offset > 0 ? ` from example ${flags.offset}` : "";
@@ -94,6 +107,7 @@ export function registerEval(program: Command): void {
     .option("--best", "use the best checkpoint instead of the last")
     .option("--json", "print one JSON document")
     .option("--disentanglement", "MIG, FactorVAE score and DCI of the codes against the data set's known factors (sprites)")
+    .option("--workers <n>", "worker threads, one shard of the examples each (default: every core when the work is long)", intOption("--workers", 1))
     .option("--quiet", "no progress lines on stderr")
     .action(evalCommand);
 }

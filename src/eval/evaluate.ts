@@ -25,6 +25,8 @@ export type EvalOptions = {
   refine?: RefineOptions;
   /** Called after every batch with the examples done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Also return the sums of the posterior means and their squares (to combine shards' active units). */
+  withMoments?: boolean;
 };
 
 export type EvalResult = {
@@ -38,7 +40,39 @@ export type EvalResult = {
   refine_steps?: number; // the IS proposal was refined per example by this many steps (refine.ts)
   active_units?: number;
   kl_per_dim?: number[];
+  /** Σ_x E_q[z|x] and Σ_x E_q[z|x]² per dimension (withMoments). */
+  moments?: { sum: number[]; sumSq: number[] };
 };
+
+/** Active units: dimensions whose posterior mean varies over the data, Cov_x(E_q[z_j|x]) > 0.01. */
+export function activeUnits(sum: ArrayLike<number>, sumSq: ArrayLike<number>, n: number): number {
+  let active = 0;
+  for (let j = 0; j < sum.length; j++) if (sumSq[j] / n - (sum[j] / n) ** 2 > 0.01) active++;
+  return active;
+}
+
+/**
+ * Shards' results as one: every number a mean over examples, so weighted by each shard's n; active
+ * units from the shards' moments (each shard evaluated withMoments).
+ */
+export function combineEvalResults(parts: EvalResult[]): EvalResult {
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  const out: EvalResult = { ...parts[0], n };
+  const weighted = (key: "recon" | "mse" | "elbo" | "kl" | "nll") => {
+    if (parts.every((p) => p[key] !== undefined)) out[key] = parts.reduce((a, p) => a + (p[key] as number) * p.n, 0) / n;
+  };
+  for (const key of ["recon", "mse", "elbo", "kl", "nll"] as const) weighted(key);
+  if (parts.every((p) => p.kl_per_dim)) {
+    out.kl_per_dim = parts[0].kl_per_dim!.map((_, j) => parts.reduce((a, p) => a + p.kl_per_dim![j] * p.n, 0) / n);
+  }
+  if (parts.every((p) => p.moments)) {
+    const sum = parts[0].moments!.sum.map((_, j) => parts.reduce((a, p) => a + p.moments!.sum[j], 0));
+    const sumSq = parts[0].moments!.sumSq.map((_, j) => parts.reduce((a, p) => a + p.moments!.sumSq[j], 0));
+    out.active_units = activeUnits(sum, sumSq, n);
+    delete out.moments;
+  }
+  return out;
+}
 
 /** A running log-sum-exp per example: log Σ_k exp(a_k) = m + log Σ_k exp(a_k − m). */
 export class LogSumExp {
@@ -191,7 +225,8 @@ export function evaluate(model: Model, params: Params, split: Split, opts: EvalO
   if (klPerDim) result.kl_per_dim = [...klPerDim].map((v) => v / n);
   if (codeSum && codeSq) {
     // Cov_x(E_q[z_j|x]) = E[μ_j²] − E[μ_j]²
-    result.active_units = codeSum.filter((s, j) => codeSq![j] / n - (s / n) ** 2 > 0.01).length;
+    result.active_units = activeUnits(codeSum, codeSq, n);
+    if (opts.withMoments) result.moments = { sum: [...codeSum], sumSq: [...codeSq] };
   }
   if (model.logImportanceWeights && opts.isSamples > 0) {
     result.nll = nll / n;
