@@ -148,3 +148,16 @@ test("SIGKILL at random moments of a training: eval loads what is left and --res
   }
   assert.ok(killed >= 3, `most trials were killed mid-run (${killed} of 6)`);
 });
+
+test("`latentkit train` with nothing named trains the Quickstart's VAE on the sprites (preset sprites-vae); naming anything else does not", () => {
+  const quick = join(dir, "quick");
+  const r = runCli(["train", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", quick, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  const config = JSON.parse(readFileSync(join(quick, "config.json"), "utf8"));
+  assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lrSchedule],
+    ["vae", "sprites-vae", "sprites", 16, 32, 5, "cosine"]);
+  const plain = join(dir, "plain-vae");
+  assert.equal(runCli(["train", "--model", "vae", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", plain, "--quiet"]).code, 0);
+  const c2 = JSON.parse(readFileSync(join(plain, "config.json"), "utf8"));
+  assert.deepEqual([c2.preset, c2.latent, c2.batchSize], [null, 10, 100], "the schema's defaults");
+});

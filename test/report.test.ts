@@ -86,7 +86,7 @@ const PLOTS = ["curves.svg", "latent.svg", "kl.svg"];
 
 before(async () => {
   // A 3-D latent VAE on sprites: the scatter is a PCA projection, the manifold picks two dimensions.
-  const r = await cli(["train", "--latent", "3", "--epochs", "1", "--out", run, "--quiet", "--set", "evalIsSamples=5", "--set", "evalLimit=300"]);
+  const r = await cli(["train", "--model", "vae", "--latent", "3", "--epochs", "1", "--out", run, "--quiet", "--set", "evalIsSamples=5", "--set", "evalLimit=300"]);
   assert.equal(r.code, 0, r.stderr);
   trainStderr = r.stderr;
 });

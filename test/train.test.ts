@@ -10,7 +10,7 @@ import { readSafetensors } from "../src/io/safetensors.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "latentkit-train-"));
 // A small, quick VAE on the built-in sprites (about a second per epoch).
-const small = ["--dataset", "sprites", "--latent", "4", "--set", "hidden=64", "--batch-size", "128",
+const small = ["--model", "vae", "--dataset", "sprites", "--latent", "4", "--set", "hidden=64", "--batch-size", "128",
   "--set", "report=false", "--set", "evalLimit=256", "--set", "evalIsSamples=10", "--quiet"];
 
 const metricsWithoutTime = (dir: string) =>

@@ -18,6 +18,9 @@ type TrainFlags = {
   resume?: string; dataDir?: string; quiet?: boolean;
 };
 
+/** What `latentkit train` trains when nothing is named (a vae preset: docs/results-quickstart.md). */
+export const QUICKSTART_PRESET = "sprites-vae";
+
 function defaultRunDir(config: RunConfig): string {
   const base = config.dataset.replace(/[^A-Za-z0-9_-]+/g, "_").replace(/^_+|_+$/g, "").slice(-40) || "data";
   const stem = join("runs", `${config.preset ?? config.model}-${base}`);
@@ -40,12 +43,16 @@ function interruptOnSignals(): { signal: AbortSignal; release: () => void } {
 }
 
 export async function trainCommand(flags: TrainFlags): Promise<void> {
-  const given = {
+  const given: Record<string, unknown> = {
     model: flags.model, preset: flags.preset, dataset: flags.dataset, epochs: flags.epochs, batchSize: flags.batchSize,
     lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed, dataDir: flags.dataDir,
   };
   const set = Object.fromEntries((flags.set ?? []).map(parseSetting));
   const resume = flags.resume !== undefined;
+  // The main job: with no model, preset or configuration named, the Quickstart's VAE on the sprites.
+  if (!resume && !flags.model && !flags.preset && !flags.config && (flags.dataset ?? "sprites") === "sprites" && !("model" in set) && !("preset" in set)) {
+    given.preset = QUICKSTART_PRESET;
+  }
   let out: string;
   let options: Record<string, unknown>;
   if (resume) {

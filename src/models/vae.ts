@@ -14,10 +14,18 @@ const pythaeVae = { hidden: [400], latent: 40, encoderActivation: "relu", decode
 /** Burda et al.'s one-stochastic-layer model: 784-200-200-50, tanh, two hidden layers each side. */
 const burdaVae = { hidden: [200, 200], latent: 50, encoderActivation: "tanh", decoderActivation: "tanh", likelihood: "bernoulli" };
 
+/**
+ * The Quickstart's VAE on the built-in sprites (`latentkit train` with no model, preset or config):
+ * 16 latent dimensions, KL warm-up over 5 epochs (the shape is a small part of each image's
+ * likelihood, and without warm-up the KL term switches its dimensions off early), 20 epochs of
+ * batches of 32 with a cosine learning rate: about a minute on one core (docs/results-quickstart.md).
+ */
+export const spritesVae = { latent: 16, klWarmupEpochs: 5, batchSize: 32, epochs: 20, lrSchedule: "cosine" };
+
 export const vaeFamily: ModelFamily = {
   name: "vae",
   description: "variational autoencoder: Gaussian q(z|x), N(0, I) prior, Bernoulli or Gaussian decoder, loss −ELBO",
-  presets: { "seed-vae": seedVae, "pythae-vae": pythaeVae, "burda-vae": burdaVae },
+  presets: { "seed-vae": seedVae, "pythae-vae": pythaeVae, "burda-vae": burdaVae, "sprites-vae": spritesVae },
   create: (options, info) =>
     makeLatentModel({ family: "vae", options, info, nets: mlpLatentNets(options, info, false), objective: "elbo", conditional: false }),
 };
