@@ -3,9 +3,14 @@
 // the four shapes apart. For a run: the share of test reconstructions whose shape it recognises (the
 // mean image, and its most likely binary image, p > 0.5), the share of prior samples it recognises as
 // some shape with confidence >= 0.9, the test −ELBO from eval.json and the training time.
-//   npx tsx bench/quickstart.ts RUN [RUN ...]
+//   npx tsx bench/quickstart.ts RUN [RUN ...] [--pictures DIR]
+// --pictures DIR writes DIR/<run name>-reconstructions.png (12 test sprites above their
+// reconstructions) and -samples.png (24 prior samples), enlarged 3 times.
 import { readFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, basename } from "node:path";
+import { writeFileSync } from "node:fs";
+import { tileGrid } from "../src/viz/grid.js";
+import { encodePng } from "../src/io/png.js";
 import { loadModel } from "../src/index.js";
 import { loadDataset } from "../src/data/registry.js";
 import { requireSplit, makeSplit, concatSplits } from "../src/data/dataset.js";
@@ -28,7 +33,10 @@ const labels = new Int32Array(grid.n * 4);
 const judge = trainClassifier(makeSplit(augmented, grid.imageShape, { labels }), 4, { hidden: [512, 256], epochs: 12, seed: 7 });
 console.log(`judge: accuracy on the grid ${(classifierAccuracy(judge, grid) * 100).toFixed(1)}%, on its σ = 1 blur ${(classifierAccuracy(judge, makeSplit(blur(gridPixels, 1), grid.imageShape, { labels: grid.labels })) * 100).toFixed(1)}%`);
 const images = Float32Array.from(test.pixels, (v) => v * test.scale);
-for (const dir of process.argv.slice(2)) {
+const args = process.argv.slice(2);
+const at = args.indexOf("--pictures");
+const pictures = at >= 0 ? args.splice(at, 2)[1] : undefined;
+for (const dir of args) {
   const model = await loadModel(dir);
   const recon = (await model.reconstruct(images, { labels: model.conditional ? test.labels : undefined })).data;
   const accuracy = (x: Float32Array) => classifierAccuracy(judge, makeSplit(x, test.imageShape, { labels: test.labels }));
@@ -38,6 +46,14 @@ for (const dir of process.argv.slice(2)) {
     const x = fromData(samples.data.subarray(at * 784, (at + 100) * 784), [100, 1, 28, 28]);
     const p = toData(jnn.softmax(classifierLogits(judge, x), -1)) as Float32Array;
     for (let i = 0; i < 100; i++) if (Math.max(...p.subarray(i * 4, i * 4 + 4)) >= 0.9) sure++;
+  }
+  if (pictures) {
+    const pick = Array.from({ length: 12 }, (_, i) => Math.floor((i * test.n) / 12)); // every shape, in grid order
+    const rows = new Float32Array(24 * 784);
+    pick.forEach((j, i) => { rows.set(images.subarray(j * 784, (j + 1) * 784), i * 784); rows.set(recon.subarray(j * 784, (j + 1) * 784), (12 + i) * 784); });
+    const name = basename(dir);
+    writeEnlarged(join(pictures, `${name}-reconstructions.png`), rows, 2, 12);
+    writeEnlarged(join(pictures, `${name}-samples.png`), samples.data.subarray(0, 24 * 784), 2, 12);
   }
   const ev = existsSync(join(dir, "eval.json")) ? JSON.parse(readFileSync(join(dir, "eval.json"), "utf8")) : {};
   const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -70,4 +86,13 @@ function blur(images: Float32Array, sigma: number): Float32Array {
     }
   }
   return out;
+}
+
+/** A rows x cols grid of 28x28 images, each pixel drawn 3x3. */
+function writeEnlarged(file: string, data: Float32Array, rows: number, cols: number): void {
+  const tile = tileGrid({ images: data, shape: [rows * cols, 1, 28, 28], rows, cols });
+  const k = 3, W = tile.width * k, H = tile.height * k;
+  const big = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) big[y * W + x] = tile.data[Math.floor(y / k) * tile.width + Math.floor(x / k)];
+  writeFileSync(file, encodePng({ width: W, height: H, channels: 1, data: big }));
 }

@@ -155,7 +155,7 @@ test("`latentkit train` with nothing named trains the Quickstart's VAE on the sp
   assert.equal(r.code, 0, r.stderr);
   const config = JSON.parse(readFileSync(join(quick, "config.json"), "utf8"));
   assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lrSchedule],
-    ["vae", "sprites-vae", "sprites", 16, 32, 5, "cosine"]);
+    ["vae", "sprites-vae", "sprites", 16, 32, 10, "cosine"]);
   const plain = join(dir, "plain-vae");
   assert.equal(runCli(["train", "--model", "vae", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", plain, "--quiet"]).code, 0);
   const c2 = JSON.parse(readFileSync(join(plain, "config.json"), "utf8"));
