@@ -10,12 +10,14 @@ import { loadModel } from "../api/node.js";
 import { evaluateInWorkers, defaultWorkers } from "../api/evaluate.js";
 import type { Disentanglement } from "../eval/disentanglement.js";
 import { splitImages } from "./encode.js";
-import { intOption, printJson, say, fmt } from "./common.js";
+import { sampleQuality, type SampleQuality } from "../api/sample-quality.js";
+import { intOption, printJson, say, note, fmt } from "./common.js";
 import { examplesProgress } from "../train/progress.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
   refineSteps: number; refineSamples: number; refineObjective: string; quiet?: boolean; disentanglement?: boolean; workers?: number;
+  sampleQuality?: boolean; samples?: number;
 };
 
 /** Below this many importance-sampled decodes (examples x samples) one worker is faster than starting more. */
@@ -51,7 +53,7 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   };
   // Shards over worker threads (each its own engine): --workers N, by default every core for long work.
   const workers = flags.workers ?? (n * Math.max(1, isSamples) * (1 + flags.refineSteps) >= PARALLEL_WORK ? defaultWorkers() : 1);
-  let r: EvalResult & { disentanglement?: Disentanglement };
+  let r: EvalResult & { disentanglement?: Disentanglement; sample_quality?: SampleQuality };
   if (workers > 1) {
     disposeTree(run.params);
     r = await evaluateInWorkers({ runDir, which: flags.best ? "best" : "last", split, offset: flags.offset, n }, opts, workers);
@@ -64,6 +66,11 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
     using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
     const part = sliceSplit(s, 0, n);
     r.disentanglement = await model.disentanglement(splitImages(part), part.factors!, { labels: part.labels, seed: flags.seed });
+  }
+  if (flags.sampleQuality) {
+    using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
+    const full = await loadRunData(run.config);
+    r.sample_quality = await sampleQuality(model, sliceSplit(s, 0, n), full, { samples: flags.samples, seed: flags.seed, log: note });
   }
   if (flags.json) {
     printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r, ...(workers > 1 ? { workers } : {}) });
@@ -84,6 +91,8 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
     say(`  recon (sq. err) ${fmt(r.recon, 4)}`);
     say(`  mse per pixel   ${fmt(r.mse, 6)}`);
   }
+  const q = r.sample_quality;
+  if (q) say(`  sample quality of ${q.samples} prior samples: FID ${fmt(q.fid, 3)}  precision ${fmt(q.precision, 3)}  recall ${fmt(q.recall, 3)}  (${q.features})`);
   const d = r.disentanglement;
   if (d) {
     say(`  disentanglement against the known factors: MIG ${fmt(d.mig, 3)}  FactorVAE ${fmt(d.factorvae, 3)}  ` +
@@ -107,6 +116,8 @@ export function registerEval(program: Command): void {
     .option("--best", "use the best checkpoint instead of the last")
     .option("--json", "print one JSON document")
     .option("--disentanglement", "MIG, FactorVAE score and DCI of the codes against the data set's known factors (sprites)")
+    .option("--sample-quality", "FID and precision/recall of prior samples against the split, in the features of a classifier latentkit trains once per data set")
+    .option("--samples <n>", "prior samples of --sample-quality (default 10000)", intOption("--samples", 10))
     .option("--workers <n>", "worker threads, one shard of the examples each (default: every core when the work is long)", intOption("--workers", 1))
     .option("--quiet", "no progress lines on stderr")
     .action(evalCommand);

@@ -36,6 +36,19 @@ export function classifierLogits(c: Classifier, x: Array): Array {
   return mlp(head as MlpParams, features.reshape([features.shape[0], -1]), { activation: "relu" });
 }
 
+/**
+ * The classifier's penultimate activations (after the last hidden layer's ReLU), [B, hidden]: the
+ * feature space of sample-quality measures (sample-quality.ts). x consumed, params borrowed.
+ */
+export function classifierFeatures(c: Classifier, x: Array): Array {
+  const { conv, ...head } = c.params as unknown as { conv?: Params } & MlpParams;
+  const input = c.conv?.length ? convStack(c).apply(conv!, x) : x;
+  const flat = input.reshape([input.shape[0], -1]);
+  const keys = Object.keys(head).map(Number).sort((a, b) => a - b);
+  const hidden = Object.fromEntries(keys.slice(0, -1).map((k) => [String(k), head[String(k)]])) as MlpParams;
+  return mlp(hidden, flat, { activation: "relu", finalActivation: "relu" });
+}
+
 // −log softmax(logits)_y = logsumexp(logits) − logits_y
 function crossEntropy(c: Classifier, x: Array, y: Array): Array {
   const { numClasses } = c;
