@@ -1,5 +1,5 @@
 // A seeded mutation fuzzer for every parser that reads user files: IDX (plain and gzip), CSV, NPY,
-// PNG, safetensors and a run's config.json. Each starts from a valid file and mutates it (bit flips,
+// PNG, safetensors, torch.save state dicts and a run's config.json. Each starts from a valid file and mutates it (bit flips,
 // interesting bytes, overwritten header fields, cuts, repeats, insertions); the parser must either
 // return or throw a one-line LatentkitError, within a time bound per input and a memory bound.
 import { test } from "node:test";
@@ -12,6 +12,7 @@ import { encodeNpy, decodeNpy } from "../src/io/npy.js";
 import { encodePng, decodePng } from "../src/io/png.js";
 import { encodeSafetensors, decodeSafetensors } from "../src/io/safetensors-bytes.js";
 import { parseRunConfig } from "../src/api/model.js";
+import { encodeTorchStateDict, decodeTorchStateDict } from "../src/io/torch-pt.js";
 import { seededRandom } from "./helpers/numeric.js";
 
 const CASES = 2500; // per parser and seed input
@@ -116,6 +117,14 @@ test("fuzz: safetensors", () => {
     "encoder.0.bias": { dtype: "F32", shape: [2], data: Float32Array.from([0.5, -0.5]) },
   }, { step: "3" });
   fuzz("safetensors", [st], (b) => decodeSafetensors(b, "model.safetensors"));
+});
+
+test("fuzz: a torch.save state dict (zip + pickle)", () => {
+  const pt = encodeTorchStateDict({
+    "encoder.0.weight": { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+    "encoder.0.bias": { shape: [2], data: Float32Array.from([0.5, -0.5]) },
+  });
+  fuzz("torch .pt", [pt], (b) => decodeTorchStateDict(b, "model.pt"), 3);
 });
 
 test("fuzz: a run's config.json", () => {

@@ -4,7 +4,12 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LatentkitError, fileError } from "../io/errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { readSafetensors } from "../io/safetensors.js";
+import { readSafetensors, writeSafetensors, toFloat32 } from "../io/safetensors.js";
+import { decodeTorchStateDict } from "../io/torch-pt.js";
+import { getModelFamily } from "../models/registry.js";
+import { keyFromSeed, disposeTree } from "../engine/index.js";
+import { flattenParams } from "../nn/tree.js";
+import { PACKAGE_VERSION } from "../version.js";
 import { loadDataset as loadData, type LoadOptions } from "../data/registry.js";
 import { listDatasets as listDataFolders, type DatasetListing } from "../data/list.js";
 import { loadRunData, savePrior } from "../train/run.js";
@@ -13,7 +18,7 @@ import {
 } from "../train/checkpoint.js";
 import { consoleProgress } from "../train/progress.js";
 import { writeReport } from "../report/report.js";
-import { TrainedModel, type ModelParts } from "./model.js";
+import { TrainedModel, parseRunConfig, type ModelParts } from "./model.js";
 import { loadModelPortable } from "./load.js";
 import { trainWith, testEvaluation, type TrainEnvironment, type TrainOptions, type TrainRun } from "./train.js";
 import { datasetView, type LoadedDataset } from "./data.js";
@@ -105,4 +110,52 @@ export const nodeTrainEnvironment: TrainEnvironment = {
  */
 export function train(options: TrainOptions): Promise<TrainRun> {
   return trainWith(nodeTrainEnvironment, options);
+}
+
+/**
+ * A run folder from a PyTorch state dict (a zip-format torch.save file, .pt/.pth) or a safetensors
+ * file, and a run's config.json: every tensor must be a parameter of the configured model with its
+ * shape (one line names the first that is not, or is missing). The folder holds config.json and
+ * model.safetensors: eval, encode, score, the pictures, serve and loadModel open it.
+ */
+export function importRun(file: string, configFile: string, out: string): { tensors: number; params: number } {
+  const config = parseRunConfig(readJsonFile<Record<string, unknown>>(configFile), configFile);
+  const model = (() => {
+    try {
+      return getModelFamily(config.model).create(config, config.data);
+    } catch (e) {
+      throw new LatentkitError(`${configFile}: model ${config.model}: ${(e as Error).message}`);
+    }
+  })();
+  const skeleton = model.init(keyFromSeed(0));
+  const want = Object.fromEntries(Object.entries(flattenParams(skeleton as never)).map(([k, v]) => [k, v.shape]));
+  disposeTree(skeleton);
+  let tensors: Record<string, { shape: number[]; data: Float32Array }>;
+  if (/\.safetensors$/i.test(file)) {
+    tensors = Object.fromEntries(Object.entries(readSafetensors(file).tensors).map(([k, t]) => [k, { shape: t.shape, data: toFloat32(t) }]));
+  } else {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      throw fileError(file, e);
+    }
+    tensors = decodeTorchStateDict(bytes, file);
+  }
+  for (const [k, shape] of Object.entries(want)) {
+    const t = tensors[k];
+    if (!t) throw new LatentkitError(`${file}: no tensor "${k}" (shape [${shape.join(", ")}]) that the ${config.model} model of ${configFile} needs`);
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+      throw new LatentkitError(`${file}: "${k}" has shape [${t.shape.join(", ")}] where the model has [${shape.join(", ")}]`);
+    }
+  }
+  const extra = Object.keys(tensors).find((k) => !(k in want));
+  if (extra) throw new LatentkitError(`${file}: "${extra}" is not a parameter of the ${config.model} model of ${configFile}`);
+  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) {
+    throw new LatentkitError(`${out}: exists and is not an empty folder; choose another --out`);
+  }
+  const store = folderStore(out);
+  store.writeConfig({ ...config, version: PACKAGE_VERSION });
+  writeSafetensors(join(out, MODEL_FILE), Object.fromEntries(Object.keys(want).map((k) => [k, { dtype: "F32" as const, shape: tensors[k].shape, data: tensors[k].data }])), { step: "0", epoch: "0", imported_from: file });
+  return { tensors: Object.keys(want).length, params: Object.values(tensors).reduce((a, t) => a + t.data.length, 0) };
 }

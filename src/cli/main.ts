@@ -14,6 +14,7 @@ import { registerPictures } from "./pictures.js";
 import { registerReport } from "./report.js";
 import { registerServe } from "./serve.js";
 import { registerExport } from "./export.js";
+import { registerImport } from "./import.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerServe(program);
   registerExport(program);
+  registerImport(program);
   for (const c of program.commands) {
     c.option("--debug", "print stack traces of errors").exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
     c.showSuggestionAfterError(true);
