@@ -142,7 +142,9 @@ test("SIGKILL at random moments of a training: eval loads what is left and --res
     const resumed = existsSync(join(out, "config.json"))
       ? runCli(["train", "--resume", out, "--quiet"])
       : runCli(["train", ...flags, "--out", out]); // killed before it wrote anything: start again
-    assert.equal(resumed.code, 0, `trial ${trial} (killed at ${at.toFixed(0)} ms): resume: ${resumed.stderr}`);
+    // killed after its end was written (eval.json): the run is complete, and a resume says so
+    const complete = /already trained to epoch 12; nothing to do/.test(resumed.stderr) && existsSync(join(out, "eval.json"));
+    assert.ok(resumed.code === 0 || complete, `trial ${trial} (killed at ${at.toFixed(0)} ms): resume: ${resumed.stderr}`);
     assert.equal(JSON.parse(readFileSync(join(out, "state.json"), "utf8")).epoch, 12);
     assert.ok(!readdirSync(out).some((f) => f.endsWith(".tmp") || f.endsWith(".next")), "no temporary file left");
   }
