@@ -156,8 +156,8 @@ test("`latentkit train` with nothing named trains the Quickstart's VAE on the sp
   const r = runCli(["train", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", quick, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   const config = JSON.parse(readFileSync(join(quick, "config.json"), "utf8"));
-  assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lrSchedule],
-    ["vae", "sprites-vae", "sprites", 16, 32, 10, "cosine"]);
+  assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lr, config.lrSchedule],
+    ["vae", "sprites-vae", "sprites", 16, 32, 10, 3e-3, "cosine"]);
   const plain = join(dir, "plain-vae");
   assert.equal(runCli(["train", "--model", "vae", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", plain, "--quiet"]).code, 0);
   const c2 = JSON.parse(readFileSync(join(plain, "config.json"), "utf8"));
