@@ -9,18 +9,7 @@ import { trainWith, type TrainOptions, type TrainRun } from "./api/train.js";
 import { datasetView, type LoadedDataset } from "./api/data.js";
 import type { DatasetListing } from "./data/list.js";
 
-import "./engine/float16.js";
-export { init, np, keyFromSeed, splitKey, fromData, toData } from "./engine/index.js";
-export * as nn from "./nn/index.js";
-export { LatentkitError } from "./io/errors.js";
-export { TrainedModel, type ModelParts, type Scores, type LabelOptions, type RunConfigFile } from "./api/model.js";
-export type { Images, Codes, ImagesInput } from "./api/images.js";
-export type { LoadedDataset, DatasetSplit } from "./api/data.js";
-export { listModels, type TrainOptions, type TrainRun, type InMemoryDataset, type StepEvent, type EpochEvent, type MetricsLine, type ModelListing } from "./api/train.js";
-export type { Progress } from "./train/trainer.js";
-export type { DatasetListing } from "./data/list.js";
-export type { Disentanglement, DisentanglementOptions } from "./eval/disentanglement.js";
-export { PACKAGE_VERSION as version } from "./version.js";
+export * from "./common-exports.js";
 
 const nodeOnly = (what: string) => new LatentkitError(`${what} needs Node (a file system); in the browser ${
   what.startsWith("loadModel") ? "pass new URL(...) of a served run folder, or { config, weights }" : "use the built-in sprites or data in memory"}`);

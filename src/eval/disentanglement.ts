@@ -17,6 +17,7 @@
 // H_K is the entropy with logarithm base K (so each term is in [0, 1]). Every score is 1 for codes
 // that are the factors and falls when they are mixed (test/disentanglement.test.ts).
 import { LatentkitError } from "../io/errors.js";
+import { Rng } from "../data/prng.js";
 
 export type Disentanglement = {
   mig: number;
@@ -92,23 +93,12 @@ function countsOf(v: Int32Array, size: number): Float64Array {
   return c;
 }
 
-/** A small seeded generator (mulberry32) for the votes' draws. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The FactorVAE score: the held-out accuracy of the majority-vote classifier of least-variance dimensions. */
 export function factorVaeScore(codes: ArrayLike<number>, factors: Int32Array, n: number, opts: { votes?: number; batch?: number; seed?: number } = {}): number {
   const d = codes.length / n, k = factors.length / n;
   const votes = opts.votes ?? 800, L = opts.batch ?? 100;
-  const random = rng(opts.seed ?? 0);
+  const generator = new Rng(opts.seed ?? 0);
+  const random = () => generator.uniform();
   // Spread of each dimension over the data; collapsed dimensions (std < 0.05 of the largest) never vote.
   const std = Array.from({ length: d }, (_, j) => { const c = column(codes, n, d, j); const m = mean(c); return Math.sqrt(mean(c.map((x) => (x - m) ** 2))); });
   const maxStd = Math.max(...std);
