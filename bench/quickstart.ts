@@ -34,12 +34,23 @@ const judge = trainClassifier(makeSplit(augmented, grid.imageShape, { labels }),
 console.log(`judge: accuracy on the grid ${(classifierAccuracy(judge, grid) * 100).toFixed(1)}%, on its σ = 1 blur ${(classifierAccuracy(judge, makeSplit(blur(gridPixels, 1), grid.imageShape, { labels: grid.labels })) * 100).toFixed(1)}%`);
 const images = Float32Array.from(test.pixels, (v) => v * test.scale);
 const args = process.argv.slice(2);
+// The test examples of each scale, and a gather of their rows.
+const scaleGroups = [0, 1, 2, 3].map((s) => Array.from({ length: test.n }, (_, i) => i).filter((i) => test.factors![i * 5 + 1] === s));
+const gather = (x: Float32Array, rows: number[]) => {
+  const out = new Float32Array(rows.length * 784);
+  rows.forEach((r, i) => out.set(x.subarray(r * 784, (r + 1) * 784), i * 784));
+  return out;
+};
+const labelsOf = (rows: number[]) => Int32Array.from(rows, (r) => test.labels![r]);
 const at = args.indexOf("--pictures");
 const pictures = at >= 0 ? args.splice(at, 2)[1] : undefined;
 for (const dir of args) {
   const model = await loadModel(dir);
   const recon = (await model.reconstruct(images, { labels: model.conditional ? test.labels : undefined })).data;
-  const accuracy = (x: Float32Array) => classifierAccuracy(judge, makeSplit(x, test.imageShape, { labels: test.labels }));
+  const accuracy = (x: Float32Array, labels = test.labels) => classifierAccuracy(judge, makeSplit(x, test.imageShape, { labels }));
+  // Reconstructions recognised at each scale of the sprites (smallest first): where the misses are.
+  const truthByScale = scaleGroups.map((rows) => +accuracy(gather(images, rows), labelsOf(rows)).toFixed(3));
+  const byScale = scaleGroups.map((rows) => +accuracy(gather(recon, rows), labelsOf(rows)).toFixed(3));
   const samples = await model.sample(1000, { seed: 3, batchSize: 100 });
   let sure = 0;
   for (let at = 0; at < 1000; at += 100) {
@@ -59,7 +70,7 @@ for (const dir of args) {
   const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   console.log(JSON.stringify({
     run: dir, recon_shape_accuracy: accuracy(recon), recon_binary_shape_accuracy: accuracy(recon.map((v) => (v > 0.5 ? 1 : 0))),
-    samples_recognised: sure / 1000, test_neg_elbo: ev.elbo !== undefined ? -ev.elbo : null,
+    recon_by_scale: byScale, test_images_by_scale: truthByScale, samples_recognised: sure / 1000, test_neg_elbo: ev.elbo !== undefined ? -ev.elbo : null,
     train_s: +lines.reduce((a, l) => a + (l.time_s ?? 0), 0).toFixed(1),
   }));
   model.dispose();

@@ -2,15 +2,14 @@
 // per worker, each evaluated by its own engine on its own core, and the shards' means combined
 // weighted by their sizes (active units from their moments). Shard i draws its samples from seed + i,
 // so a result is determined by the seed and the number of workers; one worker is `evaluate` itself.
-import { Worker } from "node:worker_threads";
-import { availableParallelism } from "node:os";
 import { LatentkitError } from "../io/errors.js";
 import { combineEvalResults, type EvalOptions, type EvalResult } from "../eval/evaluate.js";
 import type { SplitName } from "../data/dataset.js";
 import type { ShardJob } from "./eval-worker.js";
+import { machineCores, siblingModule, startWorker } from "../train/worker-thread.js";
 
 /** The worker count when none is given: the machine's cores. */
-export const defaultWorkers = (): number => Math.max(1, availableParallelism());
+export const defaultWorkers = machineCores;
 
 /** Examples [offset, offset + n) of a run's split, evaluated in `workers` threads. */
 export async function evaluateInWorkers(
@@ -20,16 +19,13 @@ export async function evaluateInWorkers(
   const shards = Math.max(1, Math.min(workers, job.n));
   const size = Math.ceil(job.n / shards);
   const done = new Array<number>(shards).fill(0);
-  const script = new URL(import.meta.url.endsWith(".ts") ? "./eval-worker.ts" : "./eval-worker.js", import.meta.url);
+  const script = siblingModule(import.meta.url, "eval-worker");
   const { onProgress, ...rest } = opts;
   const parts = await Promise.all(Array.from({ length: shards }, (_, i) => {
     const start = job.offset + i * size, end = Math.min(job.offset + job.n, start + size);
     const data: ShardJob = { runDir: job.runDir, which: job.which, split: job.split, start, end, opts: { ...rest, seed: (rest.seed ?? 0) + i } };
     return new Promise<EvalResult>((resolve, reject) => {
-      // From the TypeScript sources (tests, under tsx) the worker registers tsx's loader first.
-      const worker = script.pathname.endsWith(".ts")
-        ? new Worker(`import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(script.href)}); });`, { eval: true, workerData: data })
-        : new Worker(script, { workerData: data });
+      const worker = startWorker(script, data);
       worker.on("message", (m: { progress?: number; result?: EvalResult; error?: string; user?: boolean }) => {
         if (m.progress !== undefined) {
           done[i] = m.progress;

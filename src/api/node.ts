@@ -20,6 +20,8 @@ import { consoleProgress } from "../train/progress.js";
 import { writeReport } from "../report/report.js";
 import { TrainedModel, parseRunConfig, type ModelParts } from "./model.js";
 import { loadModelPortable } from "./load.js";
+import { machineCores } from "../train/worker-thread.js";
+import { startDataParallel } from "../train/data-parallel.js";
 import { trainWith, testEvaluation, type TrainEnvironment, type TrainOptions, type TrainRun } from "./train.js";
 import { datasetView, type LoadedDataset } from "./data.js";
 
@@ -89,6 +91,8 @@ export const nodeTrainEnvironment: TrainEnvironment = {
     return folderStore(dir);
   },
   consoleProgress: () => consoleProgress(),
+  cores: machineCores,
+  dataParallel: startDataParallel,
   savedEpoch: (dir) => (hasCheckpoint(dir) ? readJsonFile<{ epoch: number }>(join(dir, STATE_FILE)).epoch : undefined),
   // The end (eval.json or report.html) written after the last checkpoint: the run is complete.
   finished: (dir) => [EVAL_FILE, REPORT_FILE].some((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= statSync(join(dir, STATE_FILE)).mtimeMs),

@@ -7,7 +7,7 @@ import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
 import type { Params } from "../models/types.js";
 import { configKeys, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
-import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent } from "../train/trainer.js";
+import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
 import type { MetricsLine, RunStore } from "../train/run-files.js";
 import { PACKAGE_VERSION } from "../version.js";
@@ -77,13 +77,17 @@ export type TrainEnvironment = {
   /** Whether a run folder's end (evaluation and report) was written. */
   finished?(dir: string): boolean;
   /** After training with a folder: save the prior, evaluate, write eval.json, pictures and report. */
+  /** The machine's cores (Node); absent: one thread (the browser). */
+  cores?(): number;
+  /** Starts data-parallel training over worker threads (Node). */
+  dataParallel?: TrainArgs["dataParallel"];
   finish?(dir: string, model: TrainedModel, data: Dataset, config: RunConfig, prior: { params: Params; metrics: Record<string, number> } | undefined,
     log: (line: string) => void): Promise<Record<string, unknown> | undefined>;
 };
 
 const CALL_KEYS = new Set(["dataset", "set", "out", "resume", "signal", "onStep", "onEpoch", "progress", "evaluate", "log"]);
 /** Keys that a resume may change (the rest would make it a different run). */
-export const RESUMABLE_KEYS = new Set(["epochs", "lr", "lrSchedule", "polyakDecay", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir"]);
+export const RESUMABLE_KEYS = new Set(["epochs", "lr", "lrSchedule", "polyakDecay", "patience", "minDelta", "maxDivergences", "evalIsSamples", "evalLimit", "report", "dataDir", "workers"]);
 
 /** A data set from images in memory (labels, valid and test optional). */
 export function inMemoryDataset(d: InMemoryDataset): Dataset {
@@ -135,6 +139,18 @@ export function resumedConfig(saved: Record<string, unknown>, given: Record<stri
   return resolveConfigSources({}, rest, overrides);
 }
 
+/** Runs shorter than this many examples (epochs × training examples) train on one thread when workers = 0. */
+export const AUTO_PARALLEL_EXAMPLES = 100_000;
+
+/**
+ * The worker count of a run: config.workers, or for 0 every core when the run is long enough for the
+ * workers' start (a second or two) to pay; never more than the batch has examples.
+ */
+export function trainingWorkers(config: RunConfig, trainExamples: number, cores: number): number {
+  const asked = config.workers > 0 ? config.workers : config.epochs * trainExamples >= AUTO_PARALLEL_EXAMPLES ? cores : 1;
+  return Math.max(1, Math.min(asked, config.batchSize));
+}
+
 /** The end-of-run evaluation: ELBO, −log p(x) (IS, config.evalIsSamples) or the reconstruction error, on test (else valid). */
 export function testEvaluation(model: TrainedModel, data: Dataset, config: RunConfig): Record<string, unknown> | undefined {
   const split = data.splits.test ?? data.splits.valid;
@@ -173,6 +189,7 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     config = resolveConfigSources({}, values, options.set ?? {});
   }
   const data = inMemory ? inMemoryDataset(options.dataset as InMemoryDataset) : await env.loadData(config.dataset, config);
+  config = { ...config, workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1) };
   let model;
   try {
     model = getModelFamily(config.model).create(config, dataInfo(data));
@@ -187,6 +204,7 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs${out !== undefined ? ` -> ${out}` : ""}`);
   const result = await runTrainer({
     config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onStep: options.onStep, onEpoch: options.onEpoch,
+    dataParallel: env.dataParallel,
   });
   const interrupted = result.state.stopped === "interrupted";
 

@@ -14,7 +14,7 @@ import { intOption, numberOption, collect, say, note, fmt, ExitCode } from "./co
 
 type TrainFlags = {
   model?: string; preset?: string; dataset?: string; epochs?: number; batchSize?: number; lr?: number;
-  latent?: number; beta?: number; seed?: number; out?: string; config?: string; set?: string[];
+  latent?: number; beta?: number; seed?: number; workers?: number; out?: string; config?: string; set?: string[];
   resume?: string; dataDir?: string; quiet?: boolean;
 };
 
@@ -45,7 +45,7 @@ function interruptOnSignals(): { signal: AbortSignal; release: () => void } {
 export async function trainCommand(flags: TrainFlags): Promise<void> {
   const given: Record<string, unknown> = {
     model: flags.model, preset: flags.preset, dataset: flags.dataset, epochs: flags.epochs, batchSize: flags.batchSize,
-    lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed, dataDir: flags.dataDir,
+    lr: flags.lr, latent: flags.latent, beta: flags.beta, seed: flags.seed, dataDir: flags.dataDir, workers: flags.workers,
   };
   const set = Object.fromEntries((flags.set ?? []).map(parseSetting));
   const resume = flags.resume !== undefined;
@@ -103,6 +103,7 @@ export function registerTrain(program: Command): void {
     .option("--latent <n>", "latent dimensions", intOption("--latent", 1))
     .option("--beta <x>", "KL weight", numberOption("--beta"))
     .option("--seed <n>", "random seed", intOption("--seed", 0))
+    .option("--workers <n>", "threads computing shards of each batch (data-parallel; default: every core for a long run, 1 for a short one)", intOption("--workers", 1))
     .option("--out <dir>", "run folder to write (default runs/<model>-<dataset>)")
     .option("--config <file.json>", "configuration file (JSON object of configuration keys)")
     .option("--set <key=value>", "override any configuration key (repeatable)", collect)

@@ -87,6 +87,12 @@ export type Model = {
    */
   afterStep?(params: Params, aux: Params): Params;
   /**
+   * Data-parallel training: the `aux` of a whole batch from the `aux` of each of its shards (consumed),
+   * combined the way the statistics add up (sums add; a draw from the batch is any shard's draw).
+   * Needed by a model with afterStep to train with more than one worker.
+   */
+  combineAux?(parts: Params[]): Params;
+  /**
    * A prior fitted after training (VQ-VAE: a prior over code indices, used by `sample`): trained on
    * the codes of the training data (params borrowed, batches consumed). The CLI saves it as
    * RUN/prior.safetensors, and openRun hands it back as `params.prior`.

@@ -14,7 +14,7 @@ import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { LatentkitError } from "../io/errors.js";
 import { activationSpec, pixels } from "./nets.js";
 import { convGridNets, type CodeGridNets } from "./conv-nets.js";
-import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, nearestCodes, type VqConfig } from "./vq.js";
+import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, combineQuantizerStats, nearestCodes, type VqConfig } from "./vq.js";
 import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
 import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
 import type { ModelOptions } from "./options.js";
@@ -171,6 +171,7 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
       const updated = updateQuantizer(params, aux, vq);
       return { ...rest, ...(updated.codebook ? { codebook: updated.codebook } : {}), buffers: updated.buffers };
     };
+    model.combineAux = combineQuantizerStats;
   }
   return model;
 }

@@ -110,6 +110,23 @@ export function codebookUsage(counts: Array): { perplexity: Array; codesUsed: Ar
 }
 
 /**
+ * The statistics of a whole batch from those of its shards (data-parallel training): the counts n_i
+ * and the sums of assigned vectors Σ z_e are sums over examples, so they add; the restart candidates
+ * are encoder outputs drawn from the batch, and the first shard's are as good a draw as any. Consumes `parts`.
+ */
+export function combineQuantizerStats(parts: Params[]): Params {
+  const out: Params = {};
+  const sum = (name: string) => parts.map((p) => p[name] as Array).reduce((a, b) => a.add(b));
+  if (parts[0].counts) out.counts = sum("counts");
+  if (parts[0].sums) out.sums = sum("sums");
+  if (parts[0].candidates) {
+    out.candidates = parts[0].candidates;
+    for (const p of parts.slice(1)) (p.candidates as Array).dispose();
+  }
+  return out;
+}
+
+/**
  * The non-gradient update after an optimizer step: the EMA codebook and dead-code restarts.
  * Consumes the quantiser's entries in `params` and `aux`; returns the new entries
  * ({ codebook?, buffers }), to be merged over the rest of the parameters.

@@ -30,6 +30,8 @@ export const trainingOptionsSchema = z.object({
   lrStepEpochs: positiveInt.default(30).describe("step schedule: epochs between decays"),
   lrGamma: z.number().positive().max(1).default(0.1).describe("step schedule: decay factor"),
   seed: z.number().int().min(0).default(0).describe("random seed (initialisation, data order, sampling)"),
+  workers: z.number().int().min(0).max(256).default(0)
+    .describe("data-parallel training: threads, each computing the gradient of its shard of every batch (Node); 0 is every core for a run long enough to gain, 1 is one thread. A run is determined by its seed and its worker count"),
   patience: z.number().int().min(0).default(0).describe("early stopping: epochs without validation improvement; 0 is off"),
   minDelta: z.number().min(0).default(0).describe("early stopping: the least decrease of the validation loss that counts as an improvement"),
   maxDivergences: z.number().int().min(0).default(5)

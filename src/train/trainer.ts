@@ -4,12 +4,13 @@
 // folder in Node, checkpoint.ts) or nowhere, and touches no file system itself: the browser runs it too.
 import { init, np, keyFromSeed, splitKey, toNumber, disposeTree, refTree, type Array } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
-import { batches, batchesPerEpoch } from "../data/loader.js";
+import { batches, batchesPerEpoch, hostBatches } from "../data/loader.js";
 import type { Dataset, Split } from "../data/dataset.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { toRecords, fromRecords } from "../nn/tree.js";
 import type { RunConfig } from "./config.js";
-import { makeTrainStep, makeEvalStep, makeOptimizer, splitBuffers } from "./step.js";
+import { makeEvalStep, makeOptimizer, splitBuffers, singleThreadRunner, type StepRunner } from "./step.js";
+import type { Optimizer } from "../optim/index.js";
 import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
 import { packOptimizer, unpackOptimizer, PRETRAIN_FILE, type MetricsLine, type RunStore, type TrainState } from "./run-files.js";
 import { averageDecayAt, makeAverageUpdate } from "./average.js";
@@ -47,6 +48,13 @@ export type TrainArgs = {
   signal?: AbortSignal;
   onStep?: (e: StepEvent) => void;
   onEpoch?: (e: EpochEvent) => void;
+  /** Starts the data-parallel runner when config.workers > 1 (Node: data-parallel.ts's startDataParallel). */
+  dataParallel?: (setup: DataParallelSetup) => Promise<StepRunner>;
+};
+
+/** What a data-parallel runner is started with; `params` (borrowed) gives the layout. */
+export type DataParallelSetup = {
+  config: RunConfig; info: DataInfo; model: Model; optimizer: Optimizer<any>; params: Params; split: Split; workers: number;
 };
 
 /** Lets the event loop run (signal handlers, a page's input) between steps of a caller that can stop us. */
@@ -93,8 +101,8 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   await init();
   const { config, model, data, store = null, signal, onStep, onEpoch } = args;
   const progress = args.progress ?? silentProgress;
-  const train = data.splits.train;
-  if (!train) throw new LatentkitError(`data set ${data.name}: no training split (missing: ${data.missing?.join(", ") ?? "?"})`);
+  const train = data.splits.train!;
+  if (!data.splits.train) throw new LatentkitError(`data set ${data.name}: no training split (missing: ${data.missing?.join(", ") ?? "?"})`);
   if (train.n < config.batchSize) {
     throw new LatentkitError(`batchSize=${config.batchSize} is larger than the training split (${train.n} examples)`);
   }
@@ -144,7 +152,20 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 
   if (config.polyakDecay > 0 && averaged === null) averaged = refTree(params);
   const averageUpdate = averaged ? makeAverageUpdate() : undefined;
-  const step = makeTrainStep(model, optimizer, config.clipNorm);
+  let runner: StepRunner;
+  if (config.workers > 1) {
+    if (!args.dataParallel) throw new LatentkitError(`workers=${config.workers}: training on more than one thread needs Node's worker threads; use workers 1 here`);
+    runner = await args.dataParallel({ config, info: dataInfo(data), model, optimizer, params, split: train, workers: config.workers });
+  } else {
+    runner = singleThreadRunner(model, optimizer, config.clipNorm, train);
+  }
+  try {
+    return await trainLoop();
+  } finally {
+    await runner.close();
+  }
+
+  async function trainLoop(): Promise<TrainResult> {
   const evalStep = makeEvalStep(model);
   let key = keyFromWords(state.key);
   const lines: MetricsLine[] = [];
@@ -166,17 +187,16 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     let seen = partial?.seen ?? 0;
     let position = partial?.position ?? 0;
     progress.startEpoch(epoch + 1, config.epochs, stepsPerEpoch);
-    for (const b of batches(train, {
+    for (const b of hostBatches(train, {
       batchSize: config.batchSize, seed: config.seed, epoch, dropLast: true, binarize: config.binarize, startAt: position,
     })) {
-      const size = b.x.shape[0];
-      const labels = b.y ?? np.zeros([size], { dtype: np.int32 });
+      const size = b.indices.length;
       const [nextKey, stepKey] = splitKey(key);
       key = nextKey;
       const lr = learningRateAt(state.step) * state.lrScale;
-      const out = step(
-        refTree(params), refTree(optState), b.x, labels, stepKey, scalar(lr),
-        scalar(klWeightAt(config, state.step, stepsPerEpoch)), scalar(temperatureAt(config, state.step)),
+      const out = await runner.run(
+        refTree(params), refTree(optState), b, stepKey, lr,
+        klWeightAt(config, state.step, stepsPerEpoch), temperatureAt(config, state.step),
       );
       const loss = toNumber(out.loss);
       const gradNorm = toNumber(out.gradNorm);
@@ -271,6 +291,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   disposeTree(optState);
   if (averaged) disposeTree(params);
   return { state, params: averaged ?? params, model, metrics: lines };
+  }
 }
 
 function formatEpochLine(line: MetricsLine, epochs: number): string {
