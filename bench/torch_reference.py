@@ -49,7 +49,9 @@ class KerasConvVAE(nn.Module):
 
 def main():
     kind, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    torch.set_num_threads(threads)
+    if threads > 0:  # 0: PyTorch's default (one thread per core)
+        torch.set_num_threads(threads)
+    threads = torch.get_num_threads()
     torch.manual_seed(0)
     model = SeedVAE() if kind == "mlp" else KerasConvVAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

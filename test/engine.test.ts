@@ -1,7 +1,9 @@
 // The engine layer: initialisation, the Node 20 shims, keys, and float64 autodiff.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { init, np, keyFromSeed, splitKey, toData, random } from "../src/engine/index.js";
+import { init, np, lax, valueAndGrad, keyFromSeed, splitKey, toData, random } from "../src/engine/index.js";
+import { countFlops } from "../src/engine/flops.js";
+import { wasmBoundGflops } from "../src/engine/wasm-bound.js";
 import { checkGrad, f64, assertClose } from "./helpers/numeric.js";
 
 await init();
@@ -45,4 +47,21 @@ test("float64 exp/log/tanh agree with Math to 1e-6 relative (engine precision)",
   ] as const) {
     assertClose(toData(op(f64(xs, [5]))), xs.map(ref), { rtol: 1e-6, atol: 1e-12 }, name);
   }
+});
+
+test("countFlops: 2·m·n·k for a matrix product, 2·|out|·C_in·|window| for a convolution, elementwise work not counted", async () => {
+  await init();
+  const matmul = (a: any, b: any) => np.matmul(a, b).add(1).mul(2);
+  assert.equal(countFlops(matmul, np.zeros([8, 5]), np.zeros([5, 3])), 2 * 8 * 3 * 5);
+  const conv = (x: any, w: any) => lax.convGeneralDilated(x, w, [2, 2], "VALID");
+  // [2, 3, 9, 9] * [4, 3, 3, 3] stride 2 VALID -> [2, 4, 4, 4]
+  assert.equal(countFlops(conv, np.zeros([2, 3, 9, 9]), np.zeros([4, 3, 3, 3])), 2 * (2 * 4 * 4 * 4) * (3 * 3 * 3));
+  // Through a value and gradient: the product forward, and two products backward (dA and dB).
+  const g = (a: any, b: any) => valueAndGrad((p: any, q: any) => np.matmul(p, q).sum(), { argnums: [0, 1] } as any)(a, b);
+  assert.equal(countFlops(g, np.ones([8, 5]), np.ones([5, 3])), 3 * 2 * 8 * 3 * 5);
+});
+
+test("the WebAssembly bound: the f32x4 multiply-add module validates and runs at a finite, positive rate", () => {
+  const gflops = wasmBoundGflops(1);
+  assert.ok(Number.isFinite(gflops) && gflops > 0, `${gflops}`);
 });

@@ -9,6 +9,7 @@ import type { Params } from "../models/types.js";
 import { configKeys, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
 import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
+import { makeOptimizer, stepFlopsPerParameter } from "../train/step.js";
 import type { MetricsLine, RunStore } from "../train/run-files.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { evaluate } from "../eval/evaluate.js";
@@ -141,13 +142,22 @@ export function resumedConfig(saved: Record<string, unknown>, given: Record<stri
 
 /** Runs shorter than this many examples (epochs × training examples) train on one thread when workers = 0. */
 export const AUTO_PARALLEL_EXAMPLES = 100_000;
+/**
+ * Steps with fewer FLOPs per parameter than this train on one thread when workers = 0: measured on 2
+ * cores (latentkit bench), seed-vae's MLP step (about 500) ran 0.76x as fast on 2 workers and
+ * keras-conv-vae's (about 30,000) 1.80x: moving the parameters and gradients costs more than it saves.
+ */
+export const AUTO_PARALLEL_FLOPS_PER_PARAMETER = 4000;
 
 /**
  * The worker count of a run: config.workers, or for 0 every core when the run is long enough for the
- * workers' start (a second or two) to pay; never more than the batch has examples.
+ * workers' start (a second or two) to pay and its step does enough arithmetic per parameter moved
+ * (`intensity`, step.ts's stepFlopsPerParameter); never more than the batch has examples.
  */
-export function trainingWorkers(config: RunConfig, trainExamples: number, cores: number): number {
-  const asked = config.workers > 0 ? config.workers : config.epochs * trainExamples >= AUTO_PARALLEL_EXAMPLES ? cores : 1;
+export function trainingWorkers(config: RunConfig, trainExamples: number, cores: number, intensity: () => number): number {
+  const long = config.epochs * trainExamples >= AUTO_PARALLEL_EXAMPLES;
+  const asked = config.workers > 0 ? config.workers
+    : cores > 1 && long && intensity() >= AUTO_PARALLEL_FLOPS_PER_PARAMETER ? cores : 1;
   return Math.max(1, Math.min(asked, config.batchSize));
 }
 
@@ -189,7 +199,6 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     config = resolveConfigSources({}, values, options.set ?? {});
   }
   const data = inMemory ? inMemoryDataset(options.dataset as InMemoryDataset) : await env.loadData(config.dataset, config);
-  config = { ...config, workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1) };
   let model;
   try {
     model = getModelFamily(config.model).create(config, dataInfo(data));
@@ -197,6 +206,11 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     if (e instanceof LatentkitError) throw e;
     throw new LatentkitError(`model ${config.model}: ${(e as Error).message}`);
   }
+  config = {
+    ...config,
+    workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1,
+      () => stepFlopsPerParameter(model, makeOptimizer(config), config.batchSize)),
+  };
   const progress = options.progress === true ? env.consoleProgress?.() : options.progress || undefined;
   const store = out !== undefined ? env.store!(out, !options.resume) : null;
   const log = options.log ?? ((line: string) => progress?.log(line));

@@ -7,7 +7,18 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { init, np, keyFromSeed, splitKey, toNumber, disposeTree } from "../engine/index.js";
 import { resolveConfig, createModel } from "../train/run.js";
-import { makeTrainStep, makeOptimizer } from "../train/step.js";
+import { makeOptimizer, makeTrainStep, singleThreadRunner } from "../train/step.js";
+import { countFlops } from "../engine/flops.js";
+import { wasmBoundGflops } from "../engine/wasm-bound.js";
+import { train } from "../api/node.js";
+import { evaluateInWorkers } from "../api/evaluate.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDataParallel } from "../train/data-parallel.js";
+import { machineCores } from "../train/worker-thread.js";
+import { makeSplit } from "../data/dataset.js";
+import type { HostBatch } from "../data/loader.js";
 import { findPreset } from "../models/registry.js";
 import { LatentkitError } from "../io/errors.js";
 import { printJson, say, intOption } from "./common.js";
@@ -19,43 +30,53 @@ const CASES: Case[] = [
   { name: "keras-conv-vae", preset: "keras-conv-vae", batch: 128, torchKind: "conv", steps: 5 },
 ];
 
-/** Median ms per step of latentkit's jitted training step, after warm-up (compilation) steps. */
-async function latentkitStepMs(c: Case, rounds: number): Promise<number> {
+/**
+ * Median ms per step of latentkit's training step on `workers` threads (the trainer's runner: the
+ * fused jitted step on one, data-parallel.ts on more), after warm-up (compilation) steps.
+ */
+async function latentkitStepMs(c: Case, rounds: number, workers: number): Promise<number> {
   await init();
-  const config = resolveConfig({ flags: { preset: c.preset } });
-  const model = createModel(config, { imageShape: [1, 28, 28], numClasses: 10 });
+  const config = { ...resolveConfig({ flags: { preset: c.preset } }), batchSize: c.batch, workers };
+  const info = { imageShape: [1, 28, 28] as [number, number, number], numClasses: 10 };
+  const model = createModel(config, info);
   const optimizer = makeOptimizer(config);
-  const step = makeTrainStep(model, optimizer, null);
   let params = model.init(keyFromSeed(0));
   let optState: unknown = optimizer.init(params);
   const data = new Float32Array(c.batch * 784).map((_, i) => ((i * 2654435761) % 1000 < 300 ? 1 : 0));
+  const split = makeSplit(data, info.imageShape);
+  const runner = workers > 1
+    ? await startDataParallel({ config, info, model, optimizer, params, split, workers })
+    : singleThreadRunner(model, optimizer, null, split);
+  const batch: HostBatch = { x: data, indices: Uint32Array.from({ length: c.batch }, (_, i) => i), epoch: 0, start: 0, end: c.batch };
   let key = keyFromSeed(1);
-  const run = () => {
+  const run = async () => {
     const [next, k] = splitKey(key);
     key = next;
-    const x = np.array(data, { shape: [c.batch, 1, 28, 28] });
-    const out = step(params, optState, x, np.zeros([c.batch], { dtype: np.int32 }), k,
-      np.array(1e-3), np.array(1), np.array(1));
+    const out = await runner.run(params, optState, batch, k, 1e-3, 1, 1);
     params = out.params;
     optState = out.optState;
     toNumber(out.loss); // wait for the step to finish
     out.gradNorm.dispose();
     disposeTree(out.metrics);
   };
-  for (let i = 0; i < 3; i++) run();
-  const times: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const start = performance.now();
-    for (let i = 0; i < c.steps; i++) run();
-    times.push((performance.now() - start) / c.steps);
+  try {
+    for (let i = 0; i < 3; i++) await run();
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const start = performance.now();
+      for (let i = 0; i < c.steps; i++) await run();
+      times.push((performance.now() - start) / c.steps);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  } finally {
+    await runner.close();
+    disposeTree(params);
+    disposeTree(optState);
+    key.dispose();
   }
-  disposeTree(params);
-  disposeTree(optState);
-  key.dispose();
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
-type Reference = { ms?: number; why?: string; version?: string };
+type Reference = { ms?: number; why?: string; version?: string; threads?: number };
 
 /** Runs a reference script that prints one JSON line with ms_per_step; why it failed otherwise. */
 function runReference(cmd: string, args: string[], version: (out: Record<string, unknown>) => string, missing: (err: string) => string | undefined): Reference {
@@ -65,7 +86,7 @@ function runReference(cmd: string, args: string[], version: (out: Record<string,
     return { why: missing(r.stderr ?? "") ?? why };
   }
   const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
-  return { ms: out.ms_per_step as number, version: version(out) };
+  return { ms: out.ms_per_step as number, version: version(out), threads: out.threads as number | undefined };
 }
 
 const script = (name: string) => fileURLToPath(new URL(`../../bench/${name}`, import.meta.url));
@@ -83,12 +104,46 @@ function tfjsStepMs(c: Case): Reference {
     (out) => `${out.tfjs} ${out.backend}`, (err) => (/Cannot find (package|module) '@tensorflow/.test(err) ? "TF.js not installed (a development dependency: npm install in a checkout)" : undefined));
 }
 
-export async function benchCommand(flags: { json?: boolean; compare?: string; rounds: number; threads: number }): Promise<void> {
+/** FLOPs of one training step of a case (matrix products and convolutions; engine/flops.ts). */
+async function stepGflop(c: Case): Promise<number> {
+  await init();
+  const config = resolveConfig({ flags: { preset: c.preset } });
+  const model = createModel(config, { imageShape: [1, 28, 28], numClasses: 10 });
+  const optimizer = makeOptimizer(config);
+  const params = model.init(keyFromSeed(0));
+  const flops = countFlops(makeTrainStep(model, optimizer, null), params, optimizer.init(params), np.zeros([c.batch, 1, 28, 28]),
+    np.zeros([c.batch], { dtype: np.int32 }), keyFromSeed(1), np.array(1e-3), np.array(1), np.array(1));
+  return flops / 1e9;
+}
+
+/**
+ * Importance-sampled evaluation speed (images × samples per second) of a seed-vae trained for one
+ * epoch on the sprites, on 1 and on `workers` threads: `eval --is-samples` is compute-bound.
+ */
+async function isEvalRate(workers: number, images: number, samples: number): Promise<{ one: number; all: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "latentkit-bench-"));
+  try {
+    const run = await train({ dataset: "sprites", preset: "seed-vae", epochs: 1, workers: 1, out: join(dir, "run"), set: { evalIsSamples: 0, report: false } });
+    run.model.dispose();
+    const rate = async (n: number) => {
+      const start = performance.now();
+      await evaluateInWorkers({ runDir: join(dir, "run"), which: "last", split: "test", offset: 0, n: images }, { isSamples: samples, seed: 0, batchSize: 100 }, n);
+      return (images * samples) / ((performance.now() - start) / 1000);
+    };
+    return { one: await rate(1), all: await rate(workers) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchCommand(flags: { json?: boolean; compare?: string; rounds: number; threads: number; workers?: number; isEval?: boolean }): Promise<void> {
   const compare = (flags.compare ?? "torch,tfjs").split(",").map((s) => s.trim()).filter(Boolean);
   for (const c of compare) {
     if (c !== "torch" && c !== "tfjs") throw new LatentkitError(`--compare ${c}: allowed are torch, tfjs`);
   }
-  const results = [];
+  const workers = flags.workers ?? machineCores();
+  const bound = wasmBoundGflops();
+  const results: Record<string, unknown>[] = [];
   for (const c of CASES) {
     try {
       findPreset(c.preset);
@@ -97,43 +152,67 @@ export async function benchCommand(flags: { json?: boolean; compare?: string; ro
       continue;
     }
     // latentkit, the references, latentkit again: the two latentkit medians bracket the references.
-    const a = await latentkitStepMs(c, flags.rounds);
+    const a1 = await latentkitStepMs(c, flags.rounds, 1);
+    const aN = workers > 1 ? await latentkitStepMs(c, flags.rounds, workers) : a1;
     const torch = compare.includes("torch") ? torchStepMs(c, flags.threads) : undefined;
+    const torchDefault = compare.includes("torch") ? torchStepMs(c, 0) : undefined;
     const tfjs = compare.includes("tfjs") ? tfjsStepMs(c) : undefined;
-    const b = await latentkitStepMs(c, flags.rounds);
-    const ms = Math.min(a, b);
+    const ms1 = Math.min(a1, await latentkitStepMs(c, flags.rounds, 1));
+    const ms = workers > 1 ? Math.min(aN, await latentkitStepMs(c, flags.rounds, workers)) : ms1;
+    const gflop = await stepGflop(c);
     const versus = (name: string, ref: Reference | undefined, extra: Record<string, unknown> = {}) =>
       ref === undefined ? {} : ref.ms === undefined ? { [`${name}_skipped`]: ref.why }
         : { [`${name}_ms_per_step`]: ref.ms, [`${name}_version`]: ref.version, ...extra, [`ratio_to_${name}`]: ms / ref.ms };
     results.push({
-      case: c.name, batch: c.batch, latentkit_ms_per_step: ms,
+      case: c.name, batch: c.batch, workers, latentkit_ms_per_step: ms, latentkit_ms_per_step_1: ms1, speedup_workers: ms1 / ms,
+      gflop, wasm_bound_gflops_per_core: bound,
+      fraction_of_wasm_bound: gflop / (ms / 1000) / (bound * workers), fraction_of_wasm_bound_1: gflop / (ms1 / 1000) / bound,
       ...versus("torch", torch, { torch_threads: flags.threads }),
+      ...versus("torch_default", torchDefault, { torch_default_threads: torchDefault?.threads }),
       ...versus("tfjs", tfjs),
     });
   }
+  if (flags.isEval !== false) {
+    const images = 1000, samples = 100;
+    const r = await isEvalRate(workers, images, samples);
+    results.push({ case: `IS evaluation, seed-vae, ${images} images x ${samples} samples`, workers, images_x_samples_per_s: r.all, images_x_samples_per_s_1: r.one, speedup_workers: r.all / r.one });
+  }
   if (flags.json) return printJson(results);
-  for (const r of results) {
-    if ("skipped" in r) {
-      say(`${r.case}: skipped (${r.skipped})`);
+  say(`WebAssembly bound: ${bound.toFixed(1)} GFLOP/s per core (f32x4 multiply-adds); ${workers} worker${workers > 1 ? "s" : ""}`);
+  for (const row of results) {
+    if ("skipped" in row) {
+      say(`${row.case}: skipped (${row.skipped})`);
       continue;
     }
-    const row = r as Record<string, unknown>;
+    if ("images_x_samples_per_s" in row) {
+      say(`${row.case}: ${(row.images_x_samples_per_s_1 as number).toFixed(0)}/s on 1 worker, ${(row.images_x_samples_per_s as number).toFixed(0)}/s on ${workers} (${(row.speedup_workers as number).toFixed(2)}x)`);
+      continue;
+    }
     const part = (name: string, label: string) =>
       typeof row[`ratio_to_${name}`] === "number"
-        ? `${(row[`ratio_to_${name}`] as number).toFixed(2)}x ${label} (${(row[`${name}_ms_per_step`] as number).toFixed(1)} ms)`
+        ? `${(row[`ratio_to_${name}`] as number).toFixed(2)}x ${label}'s time (${(row[`${name}_ms_per_step`] as number).toFixed(1)} ms)`
         : row[`${name}_skipped`] ? `${label}: ${row[`${name}_skipped`]}` : undefined;
-    const refs = [part("torch", `PyTorch, ${flags.threads} thread`), part("tfjs", "TF.js wasm")].filter(Boolean);
-    say(`${r.case}, batch ${r.batch}: ${r.latentkit_ms_per_step.toFixed(1)} ms/step${refs.length ? `  = ${refs.join("; ")}` : ""}`);
+    const refs = [
+      part("torch", `PyTorch at ${flags.threads} thread`), part("torch_default", `PyTorch at ${row.torch_default_threads ?? "its default"} threads`), part("tfjs", "TF.js wasm"),
+    ].filter(Boolean);
+    say(`${row.case}, batch ${row.batch}, ${(row.gflop as number).toFixed(2)} GFLOP/step: ` +
+      `${(row.latentkit_ms_per_step_1 as number).toFixed(1)} ms on 1 worker (${pct(row.fraction_of_wasm_bound_1)} of the bound), ` +
+      `${(row.latentkit_ms_per_step as number).toFixed(1)} ms on ${workers} (${(row.speedup_workers as number).toFixed(2)}x, ${pct(row.fraction_of_wasm_bound)} of ${workers} cores' bound)` +
+      (refs.length ? `; latentkit on ${workers} takes ${refs.join("; ")}` : ""));
   }
 }
+
+const pct = (x: unknown) => `${((x as number) * 100).toFixed(0)}%`;
 
 export function registerBench(program: Command): void {
   program
     .command("bench")
-    .description("ms per training step of the seeds' VAEs, as ratios to PyTorch and TF.js measured in the same run")
+    .description("ms per training step of the seeds' VAEs on 1 and all workers, as ratios to PyTorch and TF.js measured in the same run and as a share of the WebAssembly bound")
     .option("--json", "print one JSON document")
     .option("--compare <list>", "references to measure, comma-separated: torch, tfjs", "torch,tfjs")
     .option("--rounds <n>", "timing rounds per measurement (median taken)", intOption("--rounds", 1), 3)
-    .option("--threads <n>", "PyTorch threads (jax-js runs on one)", intOption("--threads", 1), 1)
+    .option("--threads <n>", "PyTorch threads of the first reference (the second runs at PyTorch's default)", intOption("--threads", 1), 1)
+    .option("--workers <n>", "latentkit's worker threads for the all-workers columns (default: every core)", intOption("--workers", 1))
+    .option("--no-is-eval", "skip the importance-sampled evaluation row")
     .action(benchCommand);
 }

@@ -66,10 +66,10 @@ export function layoutOf(tree: Params): TensorSlot[] {
 
 const totalSize = (layout: TensorSlot[]) => layout.reduce((n, s) => n + s.size, 0);
 
-/** A tree of new arrays from the values in `from` (a copy: the buffer may change afterwards). */
+/** A tree of new arrays from the values in `from` (copied into the engine: the buffer may change afterwards). */
 export function readTree(layout: TensorSlot[], from: Float32Array): Params {
   return unflattenParams(Object.fromEntries(layout.map((s) =>
-    [s.name, np.array(from.slice(s.offset, s.offset + s.size) as Float32Array<ArrayBuffer>, { dtype: np.float32 }).reshape(s.shape)]))) as Params;
+    [s.name, np.array(from.subarray(s.offset, s.offset + s.size) as Float32Array<ArrayBuffer>, { dtype: np.float32 }).reshape(s.shape)]))) as Params;
 }
 
 /** Writes the values of a tree's tensors (borrowed) into `to`, laid out as `layout`. */
@@ -175,14 +175,15 @@ export async function startDataParallel(setup: {
     const x = toImageArray(batch.x.subarray(0, sizes[0] * exampleSize), split);
     const labels = np.array(batch.labels ? batch.labels.slice(0, sizes[0]) : new Int32Array(sizes[0]), { dtype: np.int32 });
     const own = gradShard(refTree(params), x, labels, keys[0], scalar(klWeight), scalar(temperature));
+    const ownLoss = toNumber(own.loss); // runs the shard now (the engine is lazy), while the workers run theirs
     let results: Extract<GradWorkerReply, { kind: "done" }>[];
     try {
       results = (await Promise.all(done)) as Extract<GradWorkerReply, { kind: "done" }>[];
     } catch (e) {
-      disposeTree([own, params, optState]);
+      disposeTree([own.grads, own.aux, own.metrics, params, optState]);
       throw e;
     }
-    const loss = weights[0] * toNumber(own.loss) + results.reduce((s, r, j) => s + weights[j + 1] * r.loss, 0);
+    const loss = weights[0] * ownLoss + results.reduce((s, r, j) => s + weights[j + 1] * r.loss, 0);
     const metrics: Record<string, Array> = {};
     for (const [name, v] of Object.entries(own.metrics)) {
       metrics[name] = scalar(weights[0] * toNumber(v) + results.reduce((s, r, j) => s + weights[j + 1] * r.metrics[name], 0));

@@ -31,9 +31,9 @@ try {
       return;
     }
     try {
-      const x = np.array(batch.slice(setup.start * exampleSize, setup.end * exampleSize) as Float32Array<ArrayBuffer>, { dtype: np.float32 })
+      const x = np.array(batch.subarray(setup.start * exampleSize, setup.end * exampleSize) as unknown as Float32Array<ArrayBuffer>, { dtype: np.float32 })
         .reshape([rows, ...setup.imageShape]);
-      const y = np.array(labels.slice(setup.start, setup.end) as Int32Array<ArrayBuffer>, { dtype: np.int32 });
+      const y = np.array(labels.subarray(setup.start, setup.end) as unknown as Int32Array<ArrayBuffer>, { dtype: np.int32 });
       const key = np.array(new Uint32Array(order.key), { dtype: np.uint32 });
       const out = gradShard(readTree(setup.params, params), x, y, key, scalar(order.klWeight), scalar(order.temperature));
       const grads = flattenParams(out.grads);

@@ -1,9 +1,10 @@
 // The training step as one jitted function: loss, gradients and optimizer update together
 // (DESIGN.md: about 2x faster than an optimizer outside jit). And its evaluation twin.
-import { np, jit, valueAndGrad, refTree, disposeTree, type Array } from "../engine/index.js";
+import { np, jit, valueAndGrad, refTree, disposeTree, keyFromSeed, type Array } from "../engine/index.js";
 import { toImageArray, type HostBatch } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
-import { mapParams } from "../nn/tree.js";
+import { mapParams, countParams } from "../nn/tree.js";
+import { countFlops } from "../engine/flops.js";
 import type { Batch, Model, Params, StepContext } from "../models/types.js";
 import { clipByGlobalNorm, globalNorm, adam, adamw, sgd, type Optimizer } from "../optim/index.js";
 import type { RunConfig } from "./config.js";
@@ -100,7 +101,11 @@ export function makeShardGradStep(model: Model) {
 export function makeApplyStep(model: Model, optimizer: Optimizer<any>, clipNorm: number | null, weights: number[]) {
   const apply = (params: Params, optState: unknown, grads: Params[], aux: Params[], lr: Array) => {
     const { trainable, buffers } = splitBuffers(params);
-    const mean = mapParams((...g: Array[]) => g.map((gi, i) => gi.mul(weights[i])).reduce((a, b) => a.add(b)), grads[0], ...grads.slice(1)) as Params;
+    // Equal shards (the usual case): one scaling of the sum.
+    const equal = weights.every((w) => w === weights[0]);
+    const mean = mapParams((...g: Array[]) => (equal
+      ? g.reduce((a, b) => a.add(b)).mul(weights[0])
+      : g.map((gi, i) => gi.mul(weights[i])).reduce((a, b) => a.add(b))), grads[0], ...grads.slice(1)) as Params;
     const combined = model.afterStep ? model.combineAux!(aux) : (disposeTree(aux), {});
     return applyGradients(model, optimizer, clipNorm, mean, optState, trainable, buffers, combined, lr);
   };
@@ -132,6 +137,21 @@ export function singleThreadRunner(model: Model, optimizer: Optimizer<any>, clip
     },
     close() {},
   };
+}
+
+/**
+ * The arithmetic intensity of a training step: its FLOPs (matrix products and convolutions) per
+ * parameter. Data-parallel training moves every parameter and gradient once a step, so it pays
+ * only when this is high (a conv net's, not an MLP's: docs/speed.md).
+ */
+export function stepFlopsPerParameter(model: Model, optimizer: Optimizer<any>, batchSize: number): number {
+  const params = model.init(keyFromSeed(0));
+  const parameters = countParams(params as any);
+  const [c, h, w] = model.info.imageShape;
+  const flops = countFlops(makeTrainStep(model, optimizer, null), refTree(params), optimizer.init(splitBuffers(params).trainable),
+    np.zeros([batchSize, c, h, w]), np.zeros([batchSize], { dtype: np.int32 }), keyFromSeed(1), np.array(1e-3), np.array(1), np.array(1));
+  disposeTree(params);
+  return flops / Math.max(1, parameters);
 }
 
 /** evalStep(params, x, labels, key, klWeight, temperature) -> { loss, metrics }; params borrowed. */
