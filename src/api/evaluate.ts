@@ -10,6 +10,8 @@ import { machineCores, siblingModule, startWorker } from "../train/worker-thread
 
 /** The worker count when none is given: the machine's cores. */
 export const defaultWorkers = machineCores;
+/** Evaluations with fewer model passes than this (examples × samples × (1 + refinement steps)) stay on one thread by default. */
+export const PARALLEL_EVAL_WORK = 20_000;
 
 /** Examples [offset, offset + n) of a run's split, evaluated in `workers` threads. */
 export async function evaluateInWorkers(

@@ -13,6 +13,8 @@ import { PACKAGE_VERSION } from "../version.js";
 import { loadDataset as loadData, type LoadOptions } from "../data/registry.js";
 import { listDatasets as listDataFolders, type DatasetListing } from "../data/list.js";
 import { loadRunData, savePrior } from "../train/run.js";
+import type { Dataset } from "../data/dataset.js";
+import type { RunConfig } from "../train/config.js";
 import {
   CONFIG_FILE, EVAL_FILE, REPORT_FILE, STATE_FILE, MODEL_FILE, BEST_MODEL_FILE, PRIOR_FILE, assertRunFolder, folderStore, hasCheckpoint, readJsonFile,
 } from "../train/checkpoint.js";
@@ -22,7 +24,8 @@ import { TrainedModel, parseRunConfig, type ModelParts } from "./model.js";
 import { loadModelPortable } from "./load.js";
 import { machineCores } from "../train/worker-thread.js";
 import { startDataParallel } from "../train/data-parallel.js";
-import { trainWith, testEvaluation, type TrainEnvironment, type TrainOptions, type TrainRun } from "./train.js";
+import { evaluateInWorkers, PARALLEL_EVAL_WORK } from "./evaluate.js";
+import { trainWith, testEvaluation, assertFiniteEvaluation, type TrainEnvironment, type TrainOptions, type TrainRun } from "./train.js";
 import { datasetView, type LoadedDataset } from "./data.js";
 
 /** Which checkpoint of a run folder: the last (default) or the best by validation loss. */
@@ -73,6 +76,23 @@ export function listDatasets(opts: { dataDir?: string } = {}): DatasetListing[] 
   return listDataFolders(opts);
 }
 
+/**
+ * The end-of-run evaluation of a run folder (testEvaluation), sharded over every core when it is long
+ * (PARALLEL_EVAL_WORK) and its data can be read again by the workers (a named or path data set).
+ */
+async function folderTestEvaluation(dir: string, model: TrainedModel, data: Dataset, config: RunConfig): Promise<Record<string, unknown> | undefined> {
+  const split = data.splits.test ? "test" : "valid";
+  const s = data.splits[split];
+  if (!s || config.evalIsSamples < 0) return undefined;
+  const n = config.evalLimit ? Math.min(config.evalLimit, s.n) : s.n;
+  const samples = model.probabilistic ? config.evalIsSamples : 0;
+  const cores = machineCores();
+  if (cores < 2 || config.dataset === "memory" || n * Math.max(1, samples) < PARALLEL_EVAL_WORK) return testEvaluation(model, data, config);
+  const r = await evaluateInWorkers({ runDir: dir, which: "last", split, offset: 0, n },
+    { isSamples: samples, seed: config.seed, binarize: config.binarize, batchSize: 100 }, cores);
+  return { split, ...assertFiniteEvaluation(r), workers: cores };
+}
+
 /** The Node environment of `train`: run folders, data by name or path, the end of a run. */
 export const nodeTrainEnvironment: TrainEnvironment = {
   loadData: (_spec, config) => loadRunData(config),
@@ -98,7 +118,7 @@ export const nodeTrainEnvironment: TrainEnvironment = {
   finished: (dir) => [EVAL_FILE, REPORT_FILE].some((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs >= statSync(join(dir, STATE_FILE)).mtimeMs),
   async finish(dir, model, data, config, prior, log) {
     if (prior) savePrior(dir, prior.params, prior.metrics);
-    const evaluation = testEvaluation(model, data, config);
+    const evaluation = await folderTestEvaluation(dir, model, data, config);
     if (evaluation) writeJsonAtomic(join(dir, EVAL_FILE), evaluation);
     if (config.report) {
       const { model: m, params } = model.internals;

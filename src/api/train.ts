@@ -170,9 +170,14 @@ export function testEvaluation(model: TrainedModel, data: Dataset, config: RunCo
     isSamples: m.probabilistic ? config.evalIsSamples : 0, limit: config.evalLimit || undefined,
     seed: config.seed, binarize: config.binarize, batchSize: 100,
   });
+  return { split: data.splits.test ? "test" : "valid", ...assertFiniteEvaluation(r) };
+}
+
+/** An evaluation's numbers, or one error naming the first that is not finite. */
+export function assertFiniteEvaluation<T extends object>(r: T): T {
   const bad = Object.entries(r).find(([, v]) => typeof v === "number" && !Number.isFinite(v));
   if (bad) throw new LatentkitError(`evaluation: ${bad[0]} is ${bad[1]} (the model's numbers are not finite: the run diverged, or its data has non-finite values)`);
-  return { split: data.splits.test ? "test" : "valid", ...r };
+  return r;
 }
 
 /** Trains a model (see TrainOptions); the environment says where it is written. */

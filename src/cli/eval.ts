@@ -7,7 +7,7 @@ import type { RefineObjective } from "../eval/refine.js";
 import { disposeTree } from "../engine/index.js";
 import { sliceSplit, type SplitName } from "../data/dataset.js";
 import { loadModel } from "../api/node.js";
-import { evaluateInWorkers, defaultWorkers } from "../api/evaluate.js";
+import { evaluateInWorkers, defaultWorkers, PARALLEL_EVAL_WORK } from "../api/evaluate.js";
 import type { Disentanglement } from "../eval/disentanglement.js";
 import { splitImages } from "./encode.js";
 import { sampleQuality, type SampleQuality } from "../api/sample-quality.js";
@@ -21,7 +21,6 @@ type EvalFlags = {
 };
 
 /** Below this many importance-sampled decodes (examples x samples) one worker is faster than starting more. */
-const PARALLEL_WORK = 20_000;
 
 export async function evalCommand(runDir: string, flags: EvalFlags): Promise<void> {
   if (!["train", "valid", "test"].includes(flags.split)) {
@@ -52,7 +51,7 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
     onProgress: examplesProgress("eval", { quiet: flags.quiet }),
   };
   // Shards over worker threads (each its own engine): --workers N, by default every core for long work.
-  const workers = flags.workers ?? (n * Math.max(1, isSamples) * (1 + flags.refineSteps) >= PARALLEL_WORK ? defaultWorkers() : 1);
+  const workers = flags.workers ?? (n * Math.max(1, isSamples) * (1 + flags.refineSteps) >= PARALLEL_EVAL_WORK ? defaultWorkers() : 1);
   let r: EvalResult & { disentanglement?: Disentanglement; sample_quality?: SampleQuality };
   if (workers > 1) {
     disposeTree(run.params);
