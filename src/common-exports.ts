@@ -12,3 +12,4 @@ export type { Progress } from "./train/trainer.js";
 export type { DatasetListing } from "./data/list.js";
 export type { Disentanglement, DisentanglementOptions } from "./eval/disentanglement.js";
 export { PACKAGE_VERSION as version } from "./version.js";
+export { auroc } from "./eval/auroc.js";

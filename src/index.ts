@@ -7,3 +7,4 @@
 //   init, np, nn  the engine (jax-js) and the project's layers, for lower-level work
 export * from "./common-exports.js";
 export { loadModel, loadDataset, train, listDatasets, type LoadModelOptions } from "./api/node.js";
+export { oneClassAnomaly, type OneClassOptions, type OneClassResult, type OneClassScore } from "./api/anomaly.js";
