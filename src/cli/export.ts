@@ -9,7 +9,14 @@ import type { Command } from "commander";
 import { LatentkitError } from "../io/errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeTorchStateDict, type TorchTensor } from "../io/torch-pt.js";
-import { openRun, PACKAGE_VERSION, type OpenRun } from "../train/run.js";
+import { openRun, resolveConfig, PACKAGE_VERSION, type OpenRun } from "../train/run.js";
+import { writeTorchProject } from "../export/torch-project.js";
+import { assertRunFolder, readJsonFile } from "../train/checkpoint.js";
+import { CONFIG_FILE } from "../train/run-files.js";
+import { NAMED_DATASETS } from "../data/registry.js";
+import type { RunConfig } from "../train/config.js";
+import type { DataInfo } from "../models/types.js";
+import { join } from "node:path";
 import { disposeTree, type Array } from "../engine/index.js";
 import { exportOnnx, ONNX_OPSET, UnsupportedExport, type ExportInput } from "../export/onnx.js";
 import type { Params } from "../models/types.js";
@@ -17,7 +24,7 @@ import { toRecords, type ParamTree } from "../nn/tree.js";
 import { outFormat } from "./encode.js";
 import { say } from "./common.js";
 
-export const EXPORT_FORMATS = ["torch", "onnx"] as const;
+export const EXPORT_FORMATS = ["torch", "onnx", "torch-project"] as const;
 
 /** The tensors of `params` by dotted name; with `part`, those under `part.` with the prefix cut. */
 export function exportedTensors(params: ParamTree, part?: string): Record<string, TorchTensor> {
@@ -55,12 +62,30 @@ function exportRunOnnx(run: OpenRun, out: string, part?: OnnxPart): void {
   say(`${out}: ONNX (opset ${ONNX_OPSET}) graph of ${model.family}${part ? `'s ${part}` : ""}: ${io}`);
 }
 
-type ExportFlags = { format: string; out: string; part?: string; best?: boolean };
+type ExportFlags = { format: string; out: string; part?: string; best?: boolean; preset?: string; model?: string; config?: string; set?: string[] };
 
-export async function exportCommand(runDir: string, flags: ExportFlags): Promise<void> {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format)) {
-    throw new LatentkitError(`--format ${flags.format}: must be ${EXPORT_FORMATS.join(" or ")}`);
+/** --format torch-project: from a run's configuration, or from --preset/--model/--config/--set alone. */
+function exportTorchProject(runDir: string | undefined, flags: ExportFlags): void {
+  let config: RunConfig & { version?: string; data?: DataInfo };
+  if (runDir !== undefined) {
+    if (flags.preset || flags.model || flags.config || flags.set?.length) throw new LatentkitError("export RUN takes the run's configuration: --preset, --model, --config and --set are for an export without a run");
+    assertRunFolder(runDir);
+    config = readJsonFile(join(runDir, CONFIG_FILE));
+  } else {
+    config = resolveConfig({ flags: { preset: flags.preset, model: flags.model }, configFile: flags.config, sets: flags.set ?? [] });
+    const named = NAMED_DATASETS[config.dataset];
+    config = { ...config, version: PACKAGE_VERSION, data: { imageShape: named?.imageShape ?? [1, 28, 28], numClasses: named?.numClasses ?? null } };
   }
+  const files = writeTorchProject(flags.out, config);
+  say(`${flags.out}: a PyTorch project for ${config.model} (${files.join(", ")}); train it with torchrun --standalone --nproc_per_node=N ${join(flags.out, "train.py")} --data-dir DATA --out RUN`);
+}
+
+export async function exportCommand(runDir: string | undefined, flags: ExportFlags): Promise<void> {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(flags.format)) {
+    throw new LatentkitError(`--format ${flags.format}: must be ${EXPORT_FORMATS.join(", ")}`);
+  }
+  if (flags.format === "torch-project") return exportTorchProject(runDir, flags);
+  if (runDir === undefined) throw new LatentkitError(`export --format ${flags.format} needs a RUN folder (only torch-project exports a configuration alone)`);
   outFormat(flags.out, flags.format === "onnx" ? [".onnx"] : [".pt", ".pth"]);
   if (flags.format === "onnx" && flags.part !== undefined && !["encoder", "decoder"].includes(flags.part)) {
     throw new LatentkitError(`--part ${flags.part}: an ONNX export is the whole autoencoder, its encoder or its decoder`);
@@ -80,10 +105,14 @@ export async function exportCommand(runDir: string, flags: ExportFlags): Promise
 
 export function registerExport(program: Command): void {
   program
-    .command("export <run>")
-    .description("the model for another framework: --format torch, its parameters as a PyTorch state dict (.pt); --format onnx, its computation as an ONNX graph (.onnx)")
-    .requiredOption("--format <format>", `${EXPORT_FORMATS.join(" or ")}`)
-    .requiredOption("--out <file>", "FILE.pt (torch) or FILE.onnx")
+    .command("export [run]")
+    .description("the model for another framework: --format torch, its parameters as a PyTorch state dict (.pt); --format onnx, its computation as an ONNX graph (.onnx); --format torch-project, a PyTorch project that trains it under torchrun (DDP) and writes a run folder back")
+    .requiredOption("--format <format>", `${EXPORT_FORMATS.join(", ")}`)
+    .requiredOption("--out <path>", "FILE.pt (torch), FILE.onnx, or a new folder (torch-project)")
+    .option("--preset <name>", "torch-project without a run: the configuration of this preset")
+    .option("--model <name>", "torch-project without a run: the model family")
+    .option("--config <file.json>", "torch-project without a run: a configuration file")
+    .option("--set <key=value>", "torch-project without a run: any configuration key (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
     .option("--part <name>", "only this part: torch, the parameters under it (encoder, decoder, ...), names relative to it; onnx, encoder (x -> code) or decoder (z -> images)")
     .option("--best", "use the best checkpoint instead of the last")
     .action(exportCommand);
