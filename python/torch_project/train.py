@@ -86,6 +86,23 @@ def safetensors_bytes(state):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def read_safetensors(path):
+    """{name: float32 tensor} of a safetensors file of F32 tensors (latentkit's model.safetensors)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n, = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if t["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {t['dtype']}, not F32")
+        a, b = t["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(raw, dtype="<f4", count=(b - a) // 4, offset=8 + n + a).copy()).reshape(t["shape"])
+    return out
+
+
 def evaluate(model, config, x, kl_weight, device, batch=500):
     """Mean loss and metrics over a split (no gradient, fixed noise seed)."""
     model.eval()
@@ -116,6 +133,7 @@ def main():
     p.add_argument("--limit", type=int, help="train on the first N training examples only (quick checks)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/torch-checkpoint.pt")
     p.add_argument("--amp", action="store_true", help="mixed precision (GPUs)")
+    p.add_argument("--init", help="start from these weights (a latentkit model.safetensors; default: weights.safetensors beside train.py when present, else a fresh initialisation)")
     args = p.parse_args()
 
     with open(args.config) as f:
@@ -146,6 +164,9 @@ def main():
 
     torch.manual_seed(config["seed"])
     model = Model(config).to(device)
+    init = args.init or (os.path.join(HERE, "weights.safetensors") if os.path.exists(os.path.join(HERE, "weights.safetensors")) else None)
+    if init and not args.resume:
+        model.load_state_dict(read_safetensors(init))
     net = DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
     optimizer = make_optimizer(config, model.parameters())
     scaler = torch.cuda.amp.GradScaler(enabled=args.amp and cuda)

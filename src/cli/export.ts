@@ -12,7 +12,7 @@ import { encodeTorchStateDict, type TorchTensor } from "../io/torch-pt.js";
 import { openRun, resolveConfig, PACKAGE_VERSION, type OpenRun } from "../train/run.js";
 import { writeTorchProject } from "../export/torch-project.js";
 import { assertRunFolder, readJsonFile } from "../train/checkpoint.js";
-import { CONFIG_FILE } from "../train/run-files.js";
+import { CONFIG_FILE, MODEL_FILE, BEST_MODEL_FILE } from "../train/run-files.js";
 import { NAMED_DATASETS } from "../data/registry.js";
 import type { RunConfig } from "../train/config.js";
 import type { DataInfo } from "../models/types.js";
@@ -76,7 +76,7 @@ function exportTorchProject(runDir: string | undefined, flags: ExportFlags): voi
     const named = NAMED_DATASETS[config.dataset];
     config = { ...config, version: PACKAGE_VERSION, data: { imageShape: named?.imageShape ?? [1, 28, 28], numClasses: named?.numClasses ?? null } };
   }
-  const files = writeTorchProject(flags.out, config);
+  const files = writeTorchProject(flags.out, config, runDir !== undefined ? join(runDir, flags.best ? BEST_MODEL_FILE : MODEL_FILE) : undefined);
   say(`${flags.out}: a PyTorch project for ${config.model} (${files.join(", ")}); train it with torchrun --standalone --nproc_per_node=N ${join(flags.out, "train.py")} --data-dir DATA --out RUN`);
 }
 

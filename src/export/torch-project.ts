@@ -44,7 +44,7 @@ export function checkTorchProject(config: RunConfig): void {
 }
 
 /** Writes the project into `dir` (created; an existing non-empty folder is refused). */
-export function writeTorchProject(dir: string, config: RunConfig & { version?: string; data?: DataInfo }): string[] {
+export function writeTorchProject(dir: string, config: RunConfig & { version?: string; data?: DataInfo }, weights?: string): string[] {
   checkTorchProject(config);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new LatentkitError(`${dir}: exists and is not empty; choose another --out`);
   if (!existsSync(SOURCES)) throw new LatentkitError(`the PyTorch project's sources are missing (${SOURCES}): reinstall latentkit`);
@@ -53,7 +53,8 @@ export function writeTorchProject(dir: string, config: RunConfig & { version?: s
   for (const f of files) copyFileSync(join(SOURCES, f), join(dir, f));
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   writeFileSync(join(dir, "README.md"), readme(config));
-  return [...files, "config.json", "README.md"];
+  if (weights) copyFileSync(weights, join(dir, "weights.safetensors"));
+  return [...files, "config.json", "README.md", ...(weights ? ["weights.safetensors"] : [])];
 }
 
 function readme(config: RunConfig): string {
@@ -68,6 +69,7 @@ Written by \`latentkit export --format torch-project\`. Needs PyTorch (>= 1.13) 
 | \`losses.py\` | the objective, written as latentkit writes it (nats per example) |
 | \`data.py\` | the named data sets (mnist, fashion-mnist, binarized-mnist) from a data folder, or a .npy / IDX file |
 | \`train.py\` | the training loop: one process, or DistributedDataParallel under torchrun |
+| \`weights.safetensors\` | (exported from a run) its trained weights, where train.py starts; \`--init FILE\` starts elsewhere |
 
 ## Train
 
@@ -82,7 +84,9 @@ torchrun --nnodes=2 --nproc_per_node=N --rdzv_backend=c10d --rdzv_endpoint=HOST:
 
 DATA is the folder that holds \`mnist/\`, \`fashion-mnist/\`, \`binarized-mnist/\` (as latentkit's
 \`LATENTKIT_DATA\`). The global batch is \`batchSize\` (${config.batchSize}), split evenly over the
-processes. \`--resume\` continues from \`RUN/torch-checkpoint.pt\`. Under SLURM, run the torchrun
+processes. PyTorch 1.13's torchrun on Python 3.11 and later cannot parse its own default \`--redirects 0\`
+and \`--tee 0\` (it fails in \`to_map\` with \`'NoneType' object has no attribute 'get'\`): there, add
+\`--redirects 1 --tee 1\` before train.py. \`--resume\` continues from \`RUN/torch-checkpoint.pt\`. Under SLURM, run the torchrun
 line in each node's task (\`srun\`), with \`--rdzv_endpoint\` the first node; Ray Train's
 \`TorchTrainer\` can call \`main()\` of train.py in each worker (it sets the same environment variables).
 
