@@ -16,6 +16,10 @@ import { loadDataset } from "../src/data/registry.js";
 import { requireSplit, makeSplit, concatSplits } from "../src/data/dataset.js";
 import { trainClassifier, classifierAccuracy, classifierLogits } from "../src/eval/classifier.js";
 import { jnn, fromData, toData } from "../src/engine/index.js";
+import { normalisedMutualInformation } from "../src/eval/disentanglement.js";
+import { SPRITES_FACTORS } from "../src/data/sprites.js";
+
+const FACTORS = SPRITES_FACTORS.names;
 
 const data = await loadDataset("sprites");
 const test = requireSplit(data, "test");
@@ -67,11 +71,20 @@ for (const dir of args) {
     writeEnlarged(join(pictures, `${name}-samples.png`), samples.data.subarray(0, 24 * 784), 2, 12);
   }
   const ev = existsSync(join(dir, "eval.json")) ? JSON.parse(readFileSync(join(dir, "eval.json"), "utf8")) : {};
+  // What each of the top-KL dimensions (the traversal's rows) encodes: the factor it shares the most
+  // information with (mutual information over the factor's entropy, over the whole grid), and the runner-up.
+  const codes = await model.encode({ data: gridPixels, shape: [grid.n, 1, 28, 28] });
+  const nmi = normalisedMutualInformation(codes.data, grid.factors!, grid.n);
+  const order = (ev.kl_per_dim as number[] | undefined)?.map((kl, j) => [kl, j]).sort((a, b) => b[0] - a[0]).map(([, j]) => j) ?? [];
+  const topDims = order.slice(0, 5).map((j) => {
+    const ranked = nmi[j].map((v, f) => [v, f]).sort((a, b) => b[0] - a[0]);
+    return { dim: j, kl: +(ev.kl_per_dim[j] as number).toFixed(2), factor: FACTORS[ranked[0][1]], nmi: +ranked[0][0].toFixed(2), next: FACTORS[ranked[1][1]], next_nmi: +ranked[1][0].toFixed(2) };
+  });
   const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   console.log(JSON.stringify({
     run: dir, recon_shape_accuracy: accuracy(recon), recon_binary_shape_accuracy: accuracy(recon.map((v) => (v > 0.5 ? 1 : 0))),
     recon_by_scale: byScale, test_images_by_scale: truthByScale, samples_recognised: sure / 1000, test_neg_elbo: ev.elbo !== undefined ? -ev.elbo : null,
-    train_s: +lines.reduce((a, l) => a + (l.time_s ?? 0), 0).toFixed(1),
+    train_s: +lines.reduce((a, l) => a + (l.time_s ?? 0), 0).toFixed(1), top_kl_dimensions: topDims,
   }));
   model.dispose();
 }

@@ -69,19 +69,32 @@ function factorSizes(factors: Int32Array, n: number, k: number): number[] {
   return Array.from({ length: k }, (_, j) => { let m = 0; for (let i = 0; i < n; i++) m = Math.max(m, factors[i * k + j]); return m + 1; });
 }
 
-/** MIG: the mean normalised gap in mutual information between the two most informative dimensions. */
-export function mig(codes: ArrayLike<number>, factors: Int32Array, n: number, opts: { bins?: number } = {}): number {
+/**
+ * The mutual information between each code dimension (discretised in `bins` equal-width bins) and
+ * each factor, divided by the factor's entropy: [d][k], 1 when a dimension determines a factor.
+ * (A constant factor, entropy 0, gets 0.)
+ */
+export function normalisedMutualInformation(codes: ArrayLike<number>, factors: Int32Array, n: number, opts: { bins?: number } = {}): number[][] {
   const d = codes.length / n, k = factors.length / n;
   const bins = opts.bins ?? 20;
   const sizes = factorSizes(factors, n, k);
   const z = Array.from({ length: d }, (_, j) => discretise(column(codes, n, d, j), bins));
+  const v = Array.from({ length: k }, (_, f) => Int32Array.from({ length: n }, (_, i) => factors[i * k + f]));
+  const h = v.map((vf, f) => entropy(countsOf(vf, sizes[f]), n));
+  return z.map((zj) => v.map((vf, f) => (h[f] === 0 ? 0 : mutualInformation(zj, bins, vf, sizes[f]) / h[f])));
+}
+
+/** MIG: the mean normalised gap in mutual information between the two most informative dimensions. */
+export function mig(codes: ArrayLike<number>, factors: Int32Array, n: number, opts: { bins?: number } = {}): number {
+  const k = factors.length / n;
+  const nmi = normalisedMutualInformation(codes, factors, n, opts);
+  const sizes = factorSizes(factors, n, k);
   let sum = 0, counted = 0;
   for (let f = 0; f < k; f++) {
-    const v = Int32Array.from({ length: n }, (_, i) => factors[i * k + f]);
-    const h = entropy(countsOf(v, sizes[f]), n);
+    const h = entropy(countsOf(Int32Array.from({ length: n }, (_, i) => factors[i * k + f]), sizes[f]), n);
     if (h === 0) continue; // a constant factor carries nothing to capture
-    const mis = z.map((zj) => mutualInformation(zj, bins, v, sizes[f])).sort((a, b) => b - a);
-    sum += (mis[0] - (mis[1] ?? 0)) / h;
+    const mis = nmi.map((row) => row[f]).sort((a, b) => b - a);
+    sum += mis[0] - (mis[1] ?? 0);
     counted++;
   }
   return counted ? sum / counted : 0;
