@@ -27,6 +27,13 @@ export type LatentNets = {
   decodeRowFloats?: number;
 };
 
+/**
+ * An extra term of the ELBO objective, from the batch's posterior and the sample the reconstruction
+ * used (β-TCVAE's total correlation): its weighted value, added to the loss, and metrics to log.
+ * Borrows q's arrays and z.
+ */
+export type LatentPenalty = (q: GaussianProposal, z: Array) => { value: Array; metrics: Record<string, Array> };
+
 export type LatentModelSpec = {
   family: string;
   options: ModelOptions;
@@ -34,6 +41,7 @@ export type LatentModelSpec = {
   nets: LatentNets;
   objective: "elbo" | "iwae";
   conditional: boolean;
+  penalty?: LatentPenalty;
 };
 
 const mean0 = (x: Array) => np.mean(x, 0);
@@ -117,7 +125,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   // With encoder noise σ > 0 (training only), q is computed from x̃ = x + σ ε, ε ~ N(0, I), and the
   // decoder still scores the clean x: E_x̃[ E_q(z|x̃)[log p(x|z)] − KL(q(z|x̃) ‖ p(z)) ] (Shu et al. 2018).
-  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0): ElboTerms => {
+  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0, penalty?: LatentPenalty): ElboTerms & { extra?: ReturnType<LatentPenalty> } => {
     const c = context(batch.labels);
     let sampleKey = key;
     let encoderInput = batch.x.ref;
@@ -128,12 +136,18 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     }
     const q = posterior(params, encoderInput, ref(c));
     const z = q.rsample(sampleKey);
+    let extra: ReturnType<LatentPenalty> | undefined;
+    if (penalty) {
+      const logVar = np.broadcastTo(q.logScale.ref.mul(2), q.shape);
+      extra = penalty({ loc: q.loc, logVar }, z);
+      logVar.dispose();
+    }
     const px = likelihood(params, z, ref(c));
     const recon = px.logProb(batch.x).neg(); // [B]
     px.dispose();
     const { kl: klB, perDim } = klTerms(params, q, c);
     q.dispose();
-    return { recon, kl: klB, klPerDim: perDim };
+    return { recon, kl: klB, klPerDim: perDim, extra };
   };
 
   // log w_i = log p(x|z_i) + log p(z_i) − log r(z_i), z_i ~ r, i = 1..k: [k, B], where the proposal
@@ -175,15 +189,16 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
     }
     ctx.temperature.dispose();
-    const { recon, kl: klB, klPerDim } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise : 0);
+    const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise : 0, spec.penalty);
     // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
     const klObjective = options.freeBits > 0
       ? np.maximum(mean0(klPerDim!), options.freeBits).sum()
       : (klPerDim!.dispose(), klB.ref.mean());
     const reconMean = recon.mean();
     const klMean = klB.mean();
-    const lossValue = reconMean.ref.add(klObjective.mul(ctx.klWeight));
-    return { loss: lossValue, metrics: { recon: reconMean, kl: klMean } };
+    let lossValue = reconMean.ref.add(klObjective.mul(ctx.klWeight));
+    if (extra) lossValue = lossValue.add(extra.value);
+    return { loss: lossValue, metrics: { recon: reconMean, kl: klMean, ...(extra?.metrics ?? {}) } };
   };
 
   /** The decoded posterior mean of each input: g(E_q[z|x]). */
