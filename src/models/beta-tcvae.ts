@@ -38,10 +38,13 @@ export function totalCorrelation(q: GaussianProposal, z: Array): Array {
 }
 
 /** (β − 1) · TC as the loss's extra term, and TC as a metric. */
-const tcPenalty = (beta: number): LatentPenalty => (q, z) => {
-  const tc = totalCorrelation(q, z);
-  return { value: tc.ref.mul(beta - 1), metrics: { tc } };
-};
+const tcPenalty = (beta: number): LatentPenalty => ({
+  value(q, z, _params, key) {
+    key.dispose();
+    const tc = totalCorrelation(q, z);
+    return { value: tc.ref.mul(beta - 1), metrics: { tc } };
+  },
+});
 
 export const betaTcvaeFamily: ModelFamily = {
   name: "beta-tcvae",

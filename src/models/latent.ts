@@ -29,10 +29,14 @@ export type LatentNets = {
 
 /**
  * An extra term of the ELBO objective, from the batch's posterior and the sample the reconstruction
- * used (β-TCVAE's total correlation): its weighted value, added to the loss, and metrics to log.
- * Borrows q's arrays and z.
+ * used (β-TCVAE's total correlation, FactorVAE's discriminator): its weighted value, added to the
+ * loss, and metrics to log. Borrows q's arrays, z and params; consumes key.
  */
-export type LatentPenalty = (q: GaussianProposal, z: Array) => { value: Array; metrics: Record<string, Array> };
+export type LatentPenalty = {
+  value(q: GaussianProposal, z: Array, params: Params, key: Array): { value: Array; metrics: Record<string, Array> };
+  /** Parameters of its own (FactorVAE's discriminator), merged into the model's at init. */
+  init?(key: Array): Params;
+};
 
 export type LatentModelSpec = {
   family: string;
@@ -125,7 +129,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   // With encoder noise σ > 0 (training only), q is computed from x̃ = x + σ ε, ε ~ N(0, I), and the
   // decoder still scores the clean x: E_x̃[ E_q(z|x̃)[log p(x|z)] − KL(q(z|x̃) ‖ p(z)) ] (Shu et al. 2018).
-  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0, penalty?: LatentPenalty): ElboTerms & { extra?: ReturnType<LatentPenalty> } => {
+  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0, penalty?: LatentPenalty): ElboTerms & { extra?: ReturnType<LatentPenalty["value"]> } => {
     const c = context(batch.labels);
     let sampleKey = key;
     let encoderInput = batch.x.ref;
@@ -135,11 +139,13 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       encoderInput = encoderInput.add(random.normal(noiseKey, batch.x.shape).astype(batch.x.dtype).mul(encoderNoise));
     }
     const q = posterior(params, encoderInput, ref(c));
+    let penaltyKey: Array | undefined;
+    if (penalty) [sampleKey, penaltyKey] = splitKey(sampleKey);
     const z = q.rsample(sampleKey);
-    let extra: ReturnType<LatentPenalty> | undefined;
+    let extra: ReturnType<LatentPenalty["value"]> | undefined;
     if (penalty) {
       const logVar = np.broadcastTo(q.logScale.ref.mul(2), q.shape);
-      extra = penalty({ loc: q.loc, logVar }, z);
+      extra = penalty.value({ loc: q.loc, logVar }, z, params, penaltyKey!);
       logVar.dispose();
     }
     const px = likelihood(params, z, ref(c));
@@ -223,6 +229,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     init(key) {
       const [kNets, kPrior] = splitKey(key);
       const params = nets.init(kNets);
+      if (spec.penalty?.init) Object.assign(params, spec.penalty.init(kPrior.ref));
       if (classMeanPrior) params.priorMean = np.zeros([numClasses, d]);
       if (learnedVariance) params.logVar = np.zeros([C, H, W]);
       kPrior.dispose();

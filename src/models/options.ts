@@ -24,6 +24,8 @@ export const modelOptionsSchema = z.object({
   encoderNoise: z.number().min(0).default(0)
     .describe("σ of Gaussian noise added to the encoder's input in training (denoising amortized inference regularisation, Shu et al. 2018); the decoder still reconstructs the clean x; 0 is off"),
   tcBeta: z.number().min(0).default(6).describe("β-TCVAE: weight β of the total correlation term (1 is the ELBO)"),
+  factorGamma: z.number().min(0).default(35).describe("FactorVAE: weight γ of the discriminator's total-correlation estimate"),
+  discriminatorHidden: z.array(size).default([256, 256]).describe("FactorVAE: hidden layer sizes of the discriminator"),
   iwSamples: positiveInt.default(5).describe("k, importance samples of the IWAE bound (k = 1 is the VAE)"),
   conditionalPrior: z.enum(["standard", "class-mean"]).default("standard")
     .describe("CVAE prior: N(0, I), or N(mu_c, I) with a learned mean per class (seed 002)"),

@@ -3,6 +3,7 @@ import { LatentkitError } from "../io/errors.js";
 import type { ModelFamily } from "./types.js";
 import { vaeFamily, betaVaeFamily, iwaeFamily } from "./vae.js";
 import { betaTcvaeFamily } from "./beta-tcvae.js";
+import { factorVaeFamily } from "./factor-vae.js";
 import { aeFamily, daeFamily } from "./ae.js";
 import { sparseAeFamily } from "./sparse-ae.js";
 import { contractiveAeFamily } from "./contractive-ae.js";
@@ -13,7 +14,7 @@ import { convVaeFamily } from "./conv-vae.js";
 import { vqVaeFamily } from "./vq-vae.js";
 import { dvaeFamily } from "./dvae.js";
 
-export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, betaTcvaeFamily, cvaeFamily, convVaeFamily, aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, convAeFamily, vqVaeFamily, dvaeFamily];
+export const modelFamilies: ModelFamily[] = [vaeFamily, betaVaeFamily, iwaeFamily, betaTcvaeFamily, factorVaeFamily, cvaeFamily, convVaeFamily, aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, convAeFamily, vqVaeFamily, dvaeFamily];
 
 export function getModelFamily(name: string): ModelFamily {
   const f = modelFamilies.find((m) => m.name === name);
