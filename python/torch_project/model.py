@@ -17,24 +17,19 @@ LATENT_FAMILIES = ("vae", "beta-vae", "iwae")
 FAMILIES = LATENT_FAMILIES + ("ae",)
 
 
+ACTIVATIONS = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus,
+    "elu": nn.ELU, "gelu": nn.GELU, "identity": nn.Identity,
+}
+
+
 def activation(name, slope):
-    if name == "relu":
-        return nn.ReLU()
+    """latentkit's activation names as modules (leakyRelu takes the config's leakySlope)."""
     if name == "leakyRelu":
         return nn.LeakyReLU(slope)
-    if name == "tanh":
-        return nn.Tanh()
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "softplus":
-        return nn.Softplus()
-    if name == "elu":
-        return nn.ELU()
-    if name == "gelu":
-        return nn.GELU()
-    if name == "identity":
-        return nn.Identity()
-    raise ValueError(f"unknown activation {name}")
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name}")
+    return ACTIVATIONS[name]()
 
 
 def mlp(sizes, act, slope):
