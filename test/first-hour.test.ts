@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { runCli, spawnCli } from "./helpers/cli.js";
 import { writeNpy, readNpy } from "../src/io/npy.js";
 import { float32Text } from "../src/cli/encode.js";
@@ -162,4 +163,12 @@ test("`latentkit train` with nothing named trains the Quickstart's VAE on the sp
   assert.equal(runCli(["train", "--model", "vae", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", plain, "--quiet"]).code, 0);
   const c2 = JSON.parse(readFileSync(join(plain, "config.json"), "utf8"));
   assert.deepEqual([c2.preset, c2.latent, c2.batchSize], [null, 10, 100], "the schema's defaults");
+});
+
+test("npm in the project prints no configuration warning (the onnxruntime install flag is package.json's allowScripts, not an .npmrc key)", () => {
+  const r = spawnSync("npm", ["config", "get", "registry"], { cwd: join(import.meta.dirname, ".."), encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Unknown (project|user|env) config/);
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
+  assert.equal(pkg.allowScripts["onnxruntime-node"], false, "onnxruntime-node's postinstall (a CUDA download) stays off");
 });
