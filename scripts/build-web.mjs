@@ -1,4 +1,4 @@
-// Bundles the latent space explorer (src/web/) into dist/web/: app.js (the page's TypeScript with
+// Bundles the latent space explorer (src/web/) into dist/web/, and the lab into dist/web/lab/: app.js (the page's TypeScript with
 // the project's model code and jax-js inside: nothing is fetched from the internet at run time),
 // app.css and index.html. Run by `npm run build` and `npm install` (the prepare script).
 // A Node module reaching the bundle fails the build, naming the importer. `--out DIR` writes elsewhere
@@ -39,3 +39,24 @@ copyFileSync(join(root, "src", "web", "index.html"), join(out, "index.html"));
 copyFileSync(join(root, "src", "web", "style.css"), join(out, "app.css"));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.error(`built ${out} (app.js ${(bytes / 1024).toFixed(0)} KiB)`);
+
+// The lab (`latentkit lab`, `serve` without a run): its page and its training worker, in out/lab/.
+const labOut = join(out, "lab");
+mkdirSync(labOut, { recursive: true });
+const lab = await build({
+  entryPoints: { lab: join(root, "src", "web", "lab.ts"), "lab-worker": join(root, "src", "web", "lab-worker.ts") },
+  outdir: labOut,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome120", "firefox121", "safari17"],
+  minify: true,
+  legalComments: "eof",
+  plugins: [noNodeModules],
+  logLevel: "warning",
+  metafile: true,
+});
+copyFileSync(join(root, "src", "web", "lab.html"), join(labOut, "index.html"));
+copyFileSync(join(root, "src", "web", "lab.css"), join(labOut, "lab.css"));
+const labBytes = Object.values(lab.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+console.error(`built ${labOut} (lab.js + lab-worker.js ${(labBytes / 1024).toFixed(0)} KiB)`);

@@ -4,13 +4,13 @@
 // code prior a VQ-VAE samples from).
 import { init, jit, np, fromData, keyFromSeed, splitKey, refTree, disposeTree, type Array } from "../engine/index.js";
 import { LatentkitError } from "../io/errors.js";
-import { decodeSafetensors } from "../io/safetensors-bytes.js";
+import { decodeSafetensors, encodeSafetensors } from "../io/safetensors-bytes.js";
 import { makeSplit } from "../data/dataset.js";
 import { getModelFamily } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
-import { fromRecords } from "../nn/tree.js";
+import { fromRecords, toRecords } from "../nn/tree.js";
 import { validateConfig, type RunConfig } from "../train/config.js";
-import { tensorsToRecords } from "../train/tensors.js";
+import { tensorsToRecords, recordsToTensors } from "../train/tensors.js";
 import { CONFIG_FILE, MODEL_FILE, PRIOR_FILE } from "../train/run-files.js";
 import { scoreExamples } from "../eval/scores.js";
 import { disentanglement, type Disentanglement, type DisentanglementOptions } from "../eval/disentanglement.js";
@@ -235,6 +235,17 @@ export class TrainedModel {
   async disentanglement(images: ImagesInput, factors: Int32Array, opts: LabelOptions & DisentanglementOptions = {}): Promise<Disentanglement> {
     const codes = await this.encode(images, opts);
     return disentanglement(codes.data, factors, codes.shape[0], opts);
+  }
+
+  /**
+   * The model as the files of a run folder, in memory: `config` (config.json's object) and `weights`
+   * (model.safetensors' bytes; `prior`, prior.safetensors', for a model with a fitted prior). What
+   * loadModel({ config, weights }) takes back, and what a page offers for download.
+   */
+  parts(): { config: RunConfigFile; weights: Uint8Array; prior?: Uint8Array } {
+    const { prior, ...rest } = this.#borrowed(false);
+    const weights = encodeSafetensors(recordsToTensors(toRecords(rest as never)));
+    return { config: this.config, weights, ...(prior ? { prior: encodeSafetensors(recordsToTensors(toRecords(prior as never))) } : {}) };
   }
 
   /** Frees the parameters; the model cannot be used afterwards. */

@@ -7,7 +7,7 @@ import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
 import type { Params } from "../models/types.js";
 import { configKeys, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
-import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent, type TrainArgs } from "../train/trainer.js";
+import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent as TrainerStepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
 import { makeOptimizer, stepFlopsPerParameter } from "../train/step.js";
 import type { MetricsLine, RunStore } from "../train/run-files.js";
@@ -40,7 +40,8 @@ export type TrainOptions = Partial<Omit<ConfigInput, "dataset">> & {
   resume?: boolean;
   /** Stops at the next step boundary; with `out`, a checkpoint of that step is saved first. */
   signal?: AbortSignal;
-  onStep?: (event: StepEvent) => void;
+  /** After every step. A returned promise is awaited before the next step: training pauses until it settles. */
+  onStep?: (event: StepEvent) => void | Promise<void>;
   onEpoch?: (event: EpochEvent) => void;
   /** Progress lines on stderr (Node), as the CLI prints them. Default false. */
   progress?: boolean | Progress;
@@ -64,7 +65,12 @@ export type TrainRun = {
   config: RunConfig;
 };
 
-export type { StepEvent, EpochEvent, MetricsLine };
+/**
+ * After every optimizer step: the epoch (1-based, in progress), the run's step count, the batch's
+ * metrics, and `snapshot()`: the model as it is now, to look at while it trains (dispose it).
+ */
+export type StepEvent = Omit<TrainerStepEvent, "params"> & { snapshot(): TrainedModel };
+export type { EpochEvent, MetricsLine };
 
 /** What an entry point provides: data by name or path, the run folder, the end-of-run work. */
 export type TrainEnvironment = {
@@ -221,8 +227,13 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
   const log = options.log ?? ((line: string) => progress?.log(line));
   log(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
     `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs${out !== undefined ? ` -> ${out}` : ""}`);
+  const savedConfig = { ...config, data: dataInfo(data), version: PACKAGE_VERSION };
   const result = await runTrainer({
-    config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onStep: options.onStep, onEpoch: options.onEpoch,
+    config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onEpoch: options.onEpoch,
+    onStep: options.onStep && ((e) => {
+      const { params, ...rest } = e;
+      return options.onStep!({ ...rest, snapshot: () => new TrainedModel(savedConfig, model, params()) });
+    }),
     dataParallel: env.dataParallel,
   });
   const interrupted = result.state.stopped === "interrupted";
@@ -234,7 +245,7 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     prior = { params: fitted.prior, metrics: fitted.metrics };
     log(`prior fitted: ${Object.entries(fitted.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(2)}`).join("  ")}`);
   }
-  const trained = new TrainedModel({ ...config, data: dataInfo(data), version: PACKAGE_VERSION }, model, result.params);
+  const trained = new TrainedModel(savedConfig, model, result.params);
   let evaluation: Record<string, unknown> | undefined;
   if (!interrupted) {
     if (out !== undefined) {

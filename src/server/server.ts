@@ -18,6 +18,9 @@ import { readJsonFile } from "../train/checkpoint.js";
 /** Where the bundle built by scripts/build-web.mjs lies (the same from src/server/ and dist/server/). */
 export const WEB_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
 
+/** The lab's page (`latentkit serve` with no run, `latentkit lab`): dist/web/lab/. */
+export const LAB_DIR = fileURLToPath(new URL("../../dist/web/lab/", import.meta.url));
+
 /** The run's files the page reads; nothing else of the run folder is served. */
 export const RUN_FILES = [CONFIG_FILE, MODEL_FILE, METRICS_FILE, EVAL_FILE] as const;
 
@@ -48,12 +51,13 @@ const PAGE_POLICY = [
 const FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
 export type ServerOptions = {
-  runDir: string;
+  /** The run the explorer shows; absent: the lab (a model trains in the page). */
+  runDir?: string;
   host?: string;
   port?: number;
   /** Required for a host that is not a loopback address (the server has no authentication). */
   allowRemote?: boolean;
-  /** The page's assets (default: WEB_DIR). */
+  /** The page's assets (default: WEB_DIR, or LAB_DIR without a run). */
   webDir?: string;
 };
 
@@ -73,17 +77,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!loopback && !opts.allowRemote) {
     throw new LatentkitError(`--host ${host}: not a loopback address; serving beyond this machine needs --allow-remote (the server has no authentication)`);
   }
-  const webDir = opts.webDir ?? WEB_DIR;
+  const webDir = opts.webDir ?? (opts.runDir === undefined ? LAB_DIR : WEB_DIR);
   if (!fs.existsSync(join(webDir, "index.html"))) {
     throw new LatentkitError(`${webDir}: the web page is not built (no index.html); run \`npm run build\``);
   }
-  const runDir = realDir(opts.runDir, "run folder");
-  for (const name of [CONFIG_FILE, MODEL_FILE]) {
-    if (!fs.existsSync(join(runDir, name))) throw new LatentkitError(`${opts.runDir}: not a run folder (no ${name})`);
-  }
-  const config = readJsonFile<Record<string, unknown>>(join(opts.runDir, CONFIG_FILE));
-  if (typeof config?.model !== "string" || typeof config.data !== "object") {
-    throw new LatentkitError(`${join(opts.runDir, CONFIG_FILE)}: not a run configuration (no model or data shape)`);
+  let runDir: string | undefined;
+  if (opts.runDir !== undefined) {
+    runDir = realDir(opts.runDir, "run folder");
+    for (const name of [CONFIG_FILE, MODEL_FILE]) {
+      if (!fs.existsSync(join(runDir, name))) throw new LatentkitError(`${opts.runDir}: not a run folder (no ${name})`);
+    }
+    const config = readJsonFile<Record<string, unknown>>(join(opts.runDir, CONFIG_FILE));
+    if (typeof config?.model !== "string" || typeof config.data !== "object") {
+      throw new LatentkitError(`${join(opts.runDir, CONFIG_FILE)}: not a run configuration (no model or data shape)`);
+    }
   }
 
   let port = 0;
@@ -115,7 +122,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
-type Context = { runDir: string; webDir: string; host: string; port: number; loopback: boolean };
+type Context = { runDir?: string; webDir: string; host: string; port: number; loopback: boolean };
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Context): void {
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -125,7 +132,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Contex
   if (ctx.loopback && !hostAllowed(req.headers.host, ctx.port)) return send(res, req, 403, "unknown host\n");
   // The raw path, never decoded: a route matches it exactly or not at all.
   const route = resolve((req.url ?? "").split("?")[0], ctx);
-  if (route === "manifest") return send(res, req, 200, JSON.stringify(manifest(ctx.runDir)), "json");
+  if (route === "manifest") return send(res, req, 200, JSON.stringify(manifest(ctx.runDir!)), "json");
   const file = route && contained(route.file, route.root);
   if (!route || !file) return send(res, req, 404, "not found\n");
   serveFile(req, res, file, route.type, route.page);
@@ -136,6 +143,13 @@ type Route = { file: string; root: string; type: string; page?: boolean };
 /** The route table: a request path to a file and the folder it must stay in, or nothing. */
 function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" | undefined {
   if (path === "/" || path === "/index.html") return { file: join(webDir, "index.html"), root: webDir, type: "html", page: true };
+  const asset = /^\/([^/]+)$/.exec(path);
+  if (asset && ASSET.test(asset[1]) && asset[1] !== "index.html") {
+    // A script may start a worker (the lab's training), whose policy is its own script's: the page's.
+    const type = asset[1].slice(asset[1].lastIndexOf(".") + 1);
+    return { file: join(webDir, asset[1]), root: webDir, type, page: type === "js" };
+  }
+  if (runDir === undefined) return undefined; // the lab: no run to read
   if (path === "/run/manifest.json") return "manifest";
   const run = /^\/run\/([a-z.]+)$/.exec(path);
   if (run && (RUN_FILES as readonly string[]).includes(run[1])) {
@@ -144,10 +158,6 @@ function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" 
   const picture = /^\/run\/images\/([^/]+)$/.exec(path);
   if (picture && PICTURE.test(picture[1])) {
     return { file: join(runDir, "images", picture[1]), root: join(runDir, "images"), type: picture[1].slice(-3) };
-  }
-  const asset = /^\/([^/]+)$/.exec(path);
-  if (asset && ASSET.test(asset[1]) && asset[1] !== "index.html") {
-    return { file: join(webDir, asset[1]), root: webDir, type: asset[1].slice(asset[1].lastIndexOf(".") + 1) };
   }
   return undefined;
 }

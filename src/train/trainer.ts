@@ -28,8 +28,11 @@ export type Progress = {
 
 export const silentProgress: Progress = { startEpoch() {}, tick() {}, endEpoch() {}, log() {} };
 
-/** After every optimizer step: the epoch (1-based, in progress), the run's step count and the batch's metrics. */
-export type StepEvent = { epoch: number; step: number; stepsPerEpoch: number; metrics: Record<string, number> };
+/**
+ * After every optimizer step: the epoch (1-based, in progress), the run's step count, the batch's
+ * metrics, and `params()`: the parameters in force now (new references: the caller disposes them).
+ */
+export type StepEvent = { epoch: number; step: number; stepsPerEpoch: number; metrics: Record<string, number>; params(): Params };
 /** After every epoch: its line of metrics.jsonl (train_*, valid_*, lr, kl_weight, time_s). */
 export type EpochEvent = { epoch: number; step: number; metrics: MetricsLine };
 
@@ -46,7 +49,8 @@ export type TrainArgs = {
   progress?: Progress;
   /** Stops at the next step boundary: a checkpoint of that step is saved, and the run can resume from it. */
   signal?: AbortSignal;
-  onStep?: (e: StepEvent) => void;
+  /** Called after every step; a returned promise is awaited before the next step (a pause). */
+  onStep?: (e: StepEvent) => void | Promise<void>;
   onEpoch?: (e: EpochEvent) => void;
   /** Starts the data-parallel runner when config.workers > 1 (Node: data-parallel.ts's startDataParallel). */
   dataParallel?: (setup: DataParallelSetup) => Promise<StepRunner>;
@@ -225,7 +229,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       sums.loss = (sums.loss ?? 0) + loss * size;
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v * size;
       progress.tick({ loss, ...metrics });
-      onStep?.({ epoch: epoch + 1, step: state.step, stepsPerEpoch, metrics: { loss, ...metrics } });
+      const current = averaged ?? params;
+      const waited = onStep?.({ epoch: epoch + 1, step: state.step, stepsPerEpoch, metrics: { loss, ...metrics }, params: () => refTree(current) });
+      if (waited) await waited;
       if (signal) await yieldToEventLoop();
       if (signal?.aborted && position < train.n - (train.n % config.batchSize)) {
         // Stopped inside the epoch: a checkpoint of this step, resumable at the next batch.

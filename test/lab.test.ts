@@ -1,0 +1,114 @@
+// The lab (src/web/lab.ts, lab-worker.ts; `latentkit serve` with no run, `latentkit lab --out DIR`):
+// a VAE trains in a Chromium tab, on the page's own engine (WebAssembly here), in a Web Worker. The
+// page shows the loss falling and its pictures changing, offers the run as a zip, and Node opens that
+// run with loadModel: its test −ELBO is the page's last reported value. Skipped where Debian's
+// chromium is absent.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
+import { chromium, type Browser } from "playwright-core";
+import { unzipSync } from "fflate";
+import { startServer, type RunningServer } from "../src/server/server.js";
+import { loadModel, loadDataset } from "../src/index.js";
+import { evaluate } from "../src/eval/evaluate.js";
+import { makeSplit } from "../src/data/dataset.js";
+import { runCli } from "./helpers/cli.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (Debian's chromium package): browser tests skipped`;
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const tmp = mkdtempSync(join(tmpdir(), "latentkit-lab-"));
+const web = join(tmp, "web");
+let browser: Browser;
+let server: RunningServer;
+
+before(async () => {
+  if (skip) return;
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build-web.mjs", import.meta.url)), "--out", web], { encoding: "utf8" });
+  assert.equal(build.status, 0, build.stderr);
+  server = await startServer({ port: 0, webDir: join(web, "lab") });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("the lab: a VAE trains in the page (?model=vae&data=sprites&steps=N), the loss falls, the pictures change, the run downloads and Node opens it with the page's test −ELBO", { skip }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1300, height: 1400 }, acceptDownloads: true });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto(`${server.url}/?model=vae&data=sprites&steps=240&latent=6`);
+  await page.waitForFunction(() => window.latentkitLab?.state === "training" && window.latentkitLab.step >= 5, undefined, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => window.latentkitLab.backend), "wasm", "headless Chromium without a GPU: WebAssembly");
+  const early = await page.evaluate(() => ({ ...window.latentkitLab.metrics }));
+  const firstPicture = await page.evaluate(() => (document.getElementById("recon") as HTMLCanvasElement).toDataURL());
+
+  // Responsive while it trains: a click is handled within 100 ms, frames keep coming.
+  // (a string: functions declared inside a callback would carry the test compiler's helpers into the page)
+  const probe = await page.evaluate(`new Promise((resolve) => {
+    let frames = 0;
+    const t0 = performance.now();
+    function count() { frames++; if (performance.now() - t0 < 1000) requestAnimationFrame(count); }
+    requestAnimationFrame(count);
+    const input = document.getElementById("lr");
+    const sent = performance.now();
+    input.addEventListener("focus", function () {
+      const latency = performance.now() - sent;
+      setTimeout(function () { resolve({ latency, fps: frames / ((performance.now() - t0) / 1000) }); }, 1000);
+    }, { once: true });
+    input.focus();
+  })`) as { latency: number; fps: number };
+  assert.ok(probe.latency < 100, `input handled after ${probe.latency} ms`);
+
+  await page.waitForFunction(() => window.latentkitLab.state === "done" || window.latentkitLab.state === "error", undefined, { timeout: 240_000 });
+  const lab = await page.evaluate(() => JSON.parse(JSON.stringify(window.latentkitLab)));
+  assert.equal(lab.state, "done", `${lab.error ?? ""} ${errors.join("; ")}`);
+  assert.equal(lab.step, 240);
+  assert.ok(lab.metrics.loss < early.loss * 0.8, `the loss falls: ${early.loss} at step 5, ${lab.metrics.loss} at 240`);
+  const lastPicture = await page.evaluate(() => (document.getElementById("recon") as HTMLCanvasElement).toDataURL());
+  assert.notEqual(lastPicture, firstPicture, "the reconstructions changed");
+  assert.deepEqual(errors, []);
+  assert.ok(requests.every((u) => u.startsWith(server.url) || u.startsWith("blob:") || u.startsWith("data:")), "nothing fetched from outside");
+
+  // The download: a zip of a run folder that Node opens.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  assert.match(download.suggestedFilename(), /\.zip$/);
+  const zipFile = join(tmp, "run.zip");
+  await download.saveAs(zipFile);
+  const files = unzipSync(readFileSync(zipFile));
+  const runDir = join(tmp, "unzipped");
+  for (const [name, bytes] of Object.entries(files)) {
+    mkdirSync(join(runDir, dirname(name)), { recursive: true });
+    writeFileSync(join(runDir, name), bytes);
+  }
+  const folder = join(runDir, readdirSync(runDir)[0]);
+  using model = await loadModel(folder);
+  const sprites = await loadDataset("sprites");
+  const { model: m, params } = model.internals;
+  const r = evaluate(m, params, makeSplit(sprites.test!.images.data, [1, 28, 28], { labels: sprites.test!.labels }), { isSamples: 0, seed: 0, batchSize: 100 });
+  assert.ok(Math.abs(r.elbo - lab.test.elbo) < 2, `test ELBO: Node ${r.elbo}, the page ${lab.test.elbo}`);
+  const cli = runCli(["eval", folder, "--is-samples", "0", "--json"]);
+  assert.equal(cli.code, 0, cli.stderr);
+  console.log(`# lab: ${lab.stepsPerSecond.toFixed(1)} steps/s in Chromium (wasm), ${probe.fps.toFixed(0)} frames/s while training, input latency ${probe.latency.toFixed(1)} ms; test ELBO page ${lab.test.elbo.toFixed(3)}, Node ${r.elbo.toFixed(3)}`);
+  await page.close();
+});
+
+test("latentkit lab --out DIR writes the static lab; serve with no run serves it, and it refuses a non-empty folder", () => {
+  const out = join(tmp, "static");
+  const r = runCli(["lab", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(out).sort(), ["index.html", "lab-worker.js", "lab.css", "lab.js"]);
+  assert.match(readFileSync(join(out, "index.html"), "utf8"), /latentkit lab/);
+  const again = runCli(["lab", "--out", out]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /not empty/);
+});
