@@ -51,7 +51,12 @@ async function run(o: LabOptions, device?: string): Promise<void> {
   const fixed = [0, 130, 260, 390, 520, 650, 780, 910];
   const originals = new Float32Array(fixed.length * size);
   fixed.forEach((r, i) => originals.set(test.images.data.subarray(r * size, (r + 1) * size), i * size));
-  const scatterImages = { data: test.images.data.subarray(0, SCATTER * size), shape: [SCATTER, 1, 28, 28] as [number, number, number, number] };
+  // test sprites spread over the split (it is in grid order: shape first), for the scatter
+  const scatterRows = Array.from({ length: SCATTER }, (_, i) => Math.floor((i * test.images.shape[0]) / SCATTER));
+  const scatterData = new Float32Array(SCATTER * size);
+  scatterRows.forEach((r, i) => scatterData.set(test.images.data.subarray(r * size, (r + 1) * size), i * size));
+  const scatterImages = { data: scatterData, shape: [SCATTER, 1, 28, 28] as [number, number, number, number] };
+  const scatterLabels = Int32Array.from(scatterRows, (r) => test.labels![r]);
   const stepsPerEpoch = Math.floor(sprites.train!.images.shape[0] / o.batchSize);
   post({ type: "started", backend, stepsPerEpoch });
   const epochs: MetricsLine[] = [];
@@ -73,7 +78,7 @@ async function run(o: LabOptions, device?: string): Promise<void> {
     const dims: [number, number] = [order[0] ?? 0, order[1] ?? Math.min(1, d - 1)];
     const x = Float32Array.from({ length: SCATTER }, (_, i) => codes.data[i * d + dims[0]]);
     const y = Float32Array.from({ length: SCATTER }, (_, i) => codes.data[i * d + dims[1]]);
-    post({ type: "view", view: { step, originals, reconstructions: recon.data, samples, klPerDim, scatter: { x, y, labels: test.labels!.slice(0, SCATTER), dims } } });
+    post({ type: "view", view: { step, originals, reconstructions: recon.data, samples, klPerDim, scatter: { x, y, labels: scatterLabels, dims } } });
   };
 
   const result = await train({
