@@ -17,6 +17,7 @@ import { loadModel, loadDataset } from "../src/index.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { makeSplit } from "../src/data/dataset.js";
 import { runCli } from "./helpers/cli.js";
+import { writeNpy } from "../src/io/npy.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (Debian's chromium package): browser tests skipped`;
@@ -99,6 +100,29 @@ test("the lab: a VAE trains in the page (?model=vae&data=sprites&steps=N), the l
   const cli = runCli(["eval", folder, "--is-samples", "0", "--json"]);
   assert.equal(cli.code, 0, cli.stderr);
   console.log(`# lab: ${lab.stepsPerSecond.toFixed(1)} steps/s in Chromium (wasm), ${probe.fps.toFixed(0)} frames/s while training, input latency ${probe.latency.toFixed(1)} ms; test ELBO page ${lab.test.elbo.toFixed(3)}, Node ${r.elbo.toFixed(3)}`);
+  await page.close();
+});
+
+test("the lab trains on the page's own images: a .npy chosen in the page (uint8 [N, H, W]), the last tenth held out", { skip }, async () => {
+  const sprites = await loadDataset("sprites");
+  const n = 600;
+  const npy = join(tmp, "mine.npy");
+  writeNpy(npy, { data: Uint8Array.from(sprites.train!.images.data.subarray(0, n * 784), (v) => Math.round(v * 255)), shape: [n, 28, 28] });
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await page.setInputFiles("#file", npy);
+  await page.waitForFunction(() => (document.getElementById("data") as HTMLSelectElement).value === "file");
+  await page.fill("#steps", "30");
+  await page.fill("#latent", "4");
+  await page.click("#train");
+  await page.waitForFunction(() => window.latentkitLab.state === "done" || window.latentkitLab.state === "error", undefined, { timeout: 120_000 });
+  const lab = await page.evaluate(() => JSON.parse(JSON.stringify(window.latentkitLab)));
+  assert.equal(lab.state, "done", `${lab.error ?? ""} ${errors.join("; ")}`);
+  assert.equal(lab.step, 30);
+  assert.equal(lab.test.n, 60, "the held-out tenth");
+  assert.ok(Number.isFinite(lab.test.elbo));
   await page.close();
 });
 

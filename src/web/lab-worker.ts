@@ -11,13 +11,16 @@ import { makeSplit } from "../data/dataset.js";
 import type { MetricsLine } from "../api/train.js";
 
 export type LabOptions = { model: string; latent: number; beta: number; klWarmupEpochs: number; steps: number; lr: number; batchSize: number; seed: number };
+/** Images of the page's own (a dropped .npy): [N, C, H, W] in [0, 1]; the last tenth is held out. */
+export type LabData = { name: string; images: Float32Array; shape: [number, number, number, number] };
 export type LabView = {
   step: number;
-  originals: Float32Array; // [8, 28, 28]
-  reconstructions: Float32Array; // [8, 28, 28]
-  samples: Float32Array | null; // [16, 28, 28], a model with a prior
+  imageShape: [number, number, number];
+  originals: Float32Array; // [8, C, H, W]
+  reconstructions: Float32Array; // [8, C, H, W]
+  samples: Float32Array | null; // [16, C, H, W], a model with a prior
   klPerDim: number[] | null;
-  scatter: { x: Float32Array; y: Float32Array; labels: Int32Array; dims: [number, number] };
+  scatter: { x: Float32Array; y: Float32Array; labels: Int32Array | null; dims: [number, number] };
 };
 export type LabMessage =
   | { type: "started"; backend: string; stepsPerEpoch: number }
@@ -25,7 +28,7 @@ export type LabMessage =
   | { type: "view"; view: LabView }
   | { type: "done"; step: number; test: Record<string, number>; zip: Uint8Array; stopped: string | null }
   | { type: "error"; message: string };
-export type LabOrder = { type: "start"; options: LabOptions; device?: string } | { type: "pause" } | { type: "resume" } | { type: "stop" };
+export type LabOrder = { type: "start"; options: LabOptions; device?: string; data?: LabData } | { type: "pause" } | { type: "resume" } | { type: "stop" };
 
 const VIEW_EVERY = 40;
 const SCATTER = 500;
@@ -37,52 +40,77 @@ const stop = new AbortController();
 
 self.onmessage = (e: MessageEvent<LabOrder>) => {
   const order = e.data;
-  if (order.type === "start") run(order.options, order.device).catch((err) => post({ type: "error", message: (err as Error).message ?? String(err) }));
+  if (order.type === "start") run(order.options, order.device, order.data).catch((err) => post({ type: "error", message: (err as Error).message ?? String(err) }));
   else if (order.type === "pause") paused = true;
   else if (order.type === "resume") { paused = false; resumeTraining?.(); }
   else if (order.type === "stop") { paused = false; stop.abort(); resumeTraining?.(); }
 };
 
-async function run(o: LabOptions, device?: string): Promise<void> {
+/** The data: the built-in sprites (train and test splits, shape labels), or the page's images. */
+async function labData(data?: LabData) {
+  if (!data) {
+    const sprites = await loadDataset("sprites");
+    return { name: "sprites", train: sprites.train!.images, test: sprites.test!.images, testLabels: sprites.test!.labels ?? null };
+  }
+  const [n, c, h, w] = data.shape;
+  const size = c * h * w, held = Math.max(1, Math.floor(n / 10));
+  if (n - held < 2) throw new Error(`${data.name}: ${n} images are too few to train on`);
+  return {
+    name: data.name,
+    train: { data: data.images.subarray(0, (n - held) * size), shape: [n - held, c, h, w] as [number, number, number, number] },
+    test: { data: data.images.subarray((n - held) * size), shape: [held, c, h, w] as [number, number, number, number] },
+    testLabels: null,
+  };
+}
+
+/** Rows `rows` of images [N, C, H, W]. */
+function rowsOf(images: { data: Float32Array; shape: [number, number, number, number] }, rows: number[]) {
+  const [, c, h, w] = images.shape, size = c * h * w;
+  const out = new Float32Array(rows.length * size);
+  rows.forEach((r, i) => out.set(images.data.subarray(r * size, (r + 1) * size), i * size));
+  return { data: out, shape: [rows.length, c, h, w] as [number, number, number, number] };
+}
+
+async function run(o: LabOptions, device?: string, data?: LabData): Promise<void> {
   const backend = await initDevice(device === "wasm" ? ["wasm"] : ["webgpu", "wasm"]);
-  const sprites = await loadDataset("sprites");
-  const test = sprites.test!;
-  const size = 28 * 28;
-  const fixed = [0, 130, 260, 390, 520, 650, 780, 910];
-  const originals = new Float32Array(fixed.length * size);
-  fixed.forEach((r, i) => originals.set(test.images.data.subarray(r * size, (r + 1) * size), i * size));
-  // test sprites spread over the split (it is in grid order: shape first), for the scatter
-  const scatterRows = Array.from({ length: SCATTER }, (_, i) => Math.floor((i * test.images.shape[0]) / SCATTER));
-  const scatterData = new Float32Array(SCATTER * size);
-  scatterRows.forEach((r, i) => scatterData.set(test.images.data.subarray(r * size, (r + 1) * size), i * size));
-  const scatterImages = { data: scatterData, shape: [SCATTER, 1, 28, 28] as [number, number, number, number] };
-  const scatterLabels = Int32Array.from(scatterRows, (r) => test.labels![r]);
-  const stepsPerEpoch = Math.floor(sprites.train!.images.shape[0] / o.batchSize);
+  const d = await labData(data);
+  const test = d.test;
+  const [nTest, c, h, w] = test.shape;
+  const imageShape: [number, number, number] = [c, h, w];
+  const spread = (k: number) => Array.from({ length: Math.min(k, nTest) }, (_, i) => Math.floor((i * nTest) / Math.min(k, nTest)));
+  const fixed = rowsOf(test, spread(8));
+  // test images spread over the split (the sprites' is in grid order: shape first), for the scatter
+  const scatterRows = spread(SCATTER);
+  const scatterImages = rowsOf(test, scatterRows);
+  const scatterLabels = d.testLabels ? Int32Array.from(scatterRows, (r) => d.testLabels![r]) : null;
+  const stepsPerEpoch = Math.floor(d.train.shape[0] / o.batchSize);
+  if (stepsPerEpoch < 1) throw new Error(`${d.name}: ${d.train.shape[0]} training images make no batch of ${o.batchSize}`);
   post({ type: "started", backend, stepsPerEpoch });
   const epochs: MetricsLine[] = [];
   let last = 0;
 
   const view = async (model: TrainedModel, step: number): Promise<void> => {
-    const recon = await model.reconstruct({ data: originals, shape: [fixed.length, 1, 28, 28] });
+    const recon = await model.reconstruct(fixed);
     const samples = model.probabilistic ? (await model.sample(16, { seed: 1 })).data : null;
     let klPerDim: number[] | null = null;
     if (model.probabilistic) {
       const { model: m, params } = model.internals;
-      const r = evaluate(m, params, makeSplit(test.images.data.subarray(0, 200 * size), [1, 28, 28]), { isSamples: 0, seed: 0 });
+      const part = rowsOf(test, spread(200));
+      const r = evaluate(m, params, makeSplit(part.data, imageShape), { isSamples: 0, seed: 0 });
       klPerDim = r.kl_per_dim ?? null;
     }
     const codes = await model.encode(scatterImages);
-    const d = codes.shape[1];
+    const k = codes.shape[1], n = codes.shape[0];
     // the two dimensions with the most KL (or the first two)
     const order = klPerDim ? klPerDim.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).map(([, j]) => j) : [0, 1];
-    const dims: [number, number] = [order[0] ?? 0, order[1] ?? Math.min(1, d - 1)];
-    const x = Float32Array.from({ length: SCATTER }, (_, i) => codes.data[i * d + dims[0]]);
-    const y = Float32Array.from({ length: SCATTER }, (_, i) => codes.data[i * d + dims[1]]);
-    post({ type: "view", view: { step, originals, reconstructions: recon.data, samples, klPerDim, scatter: { x, y, labels: scatterLabels, dims } } });
+    const dims: [number, number] = [order[0] ?? 0, order[1] ?? Math.min(1, k - 1)];
+    const x = Float32Array.from({ length: n }, (_, i) => codes.data[i * k + dims[0]]);
+    const y = Float32Array.from({ length: n }, (_, i) => codes.data[i * k + dims[1]]);
+    post({ type: "view", view: { step, imageShape, originals: fixed.data, reconstructions: recon.data, samples, klPerDim, scatter: { x, y, labels: scatterLabels, dims } } });
   };
 
   const result = await train({
-    dataset: "sprites", model: o.model, latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs, lr: o.lr, batchSize: o.batchSize,
+    dataset: data ? { train: d.train, valid: d.test } : "sprites", model: o.model, latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs, lr: o.lr, batchSize: o.batchSize,
     seed: o.seed, epochs: Math.max(1, Math.ceil(o.steps / stepsPerEpoch)), signal: stop.signal,
     onEpoch: (e) => epochs.push(e.metrics),
     onStep: async (e) => {
@@ -99,9 +127,9 @@ async function run(o: LabOptions, device?: string): Promise<void> {
   });
   using model = result.model;
   await view(model, last);
-  // The test evaluation, as `latentkit eval RUN --is-samples 0` computes it.
+  // The test evaluation (the held-out tenth of dropped images), as `latentkit eval RUN --is-samples 0` computes it.
   const { model: m, params } = model.internals;
-  const r = evaluate(m, params, makeSplit(test.images.data, [1, 28, 28], { labels: test.labels }), { isSamples: 0, seed: 0, batchSize: 100 });
+  const r = evaluate(m, params, makeSplit(test.data, imageShape, d.testLabels ? { labels: d.testLabels } : {}), { isSamples: 0, seed: 0, batchSize: 100 });
   const testMetrics = Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === "number")) as Record<string, number>;
   const parts = model.parts();
   const folder = "latentkit-lab-run/";

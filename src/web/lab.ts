@@ -2,7 +2,8 @@
 // Pause / Stop, and live views of a model that trains in a Web Worker (lab-worker.ts). A query string
 // starts a training at load (?model=vae&data=sprites&steps=N, also latent, beta, warmup, lr, device).
 // window.latentkitLab tells automation where it is: { state, step, backend, metrics, test }.
-import type { LabMessage, LabOptions, LabOrder, LabView } from "./lab-worker.js";
+import type { LabData, LabMessage, LabOptions, LabOrder, LabView } from "./lab-worker.js";
+import { decodeNpy } from "../io/npy-bytes.js";
 
 type LabState = {
   state: "idle" | "training" | "paused" | "done" | "error";
@@ -21,6 +22,7 @@ window.latentkitLab = lab;
 const SHAPE_COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#d97706"];
 
 let worker: Worker | null = null;
+let dropped: LabData | null = null;
 let history: { step: number; recon: number; kl: number }[] = [];
 let started = 0;
 
@@ -55,7 +57,7 @@ function start(device?: string): void {
   worker = new Worker("lab-worker.js", { type: "module" });
   worker.onmessage = (e: MessageEvent<LabMessage>) => onMessage(e.data);
   worker.onerror = (e) => fail(e.message || "the training worker failed to start");
-  const order: LabOrder = { type: "start", options: options(), device };
+  const order: LabOrder = { type: "start", options: options(), device, data: $<HTMLSelectElement>("data").value === "file" ? dropped ?? undefined : undefined };
   worker.postMessage(order);
   started = performance.now();
   setState("training");
@@ -129,15 +131,18 @@ function drawCurves(): void {
   }
 }
 
-/** Images [n, 28, 28] in [0, 1] into a canvas as a grid of `cols`, at 2x. */
-function drawImages(canvas: HTMLCanvasElement, images: Float32Array, n: number, cols: number, row = 0): void {
-  const g = canvas.getContext("2d")!, s = 2, cell = 28 * s + 4;
-  const img = g.createImageData(28 * s, 28 * s);
+/** Images [n, C, H, W] in [0, 1] (grey, or RGB for C = 3) into a canvas as a grid of `cols`, 56 px a cell. */
+function drawImages(canvas: HTMLCanvasElement, images: Float32Array, [c, h, w]: [number, number, number], n: number, cols: number, row = 0): void {
+  const g = canvas.getContext("2d")!, side = 56, cell = side + 4;
+  const img = g.createImageData(side, side);
+  const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
   for (let k = 0; k < n; k++) {
-    for (let y = 0; y < 28 * s; y++) for (let x = 0; x < 28 * s; x++) {
-      const v = Math.round(255 * Math.min(1, Math.max(0, images[k * 784 + Math.floor(y / s) * 28 + Math.floor(x / s)])));
-      const o = (y * 28 * s + x) * 4;
-      img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+    const base = k * c * h * w;
+    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) {
+      const p = Math.floor((y * h) / side) * w + Math.floor((x * w) / side);
+      const o = (y * side + x) * 4;
+      const r = images[base + p], gr = c === 3 ? images[base + h * w + p] : r, b = c === 3 ? images[base + 2 * h * w + p] : r;
+      img.data[o] = byte(r); img.data[o + 1] = byte(gr); img.data[o + 2] = byte(b);
       img.data[o + 3] = 255;
     }
     g.putImageData(img, (k % cols) * cell, (row + Math.floor(k / cols)) * cell);
@@ -147,11 +152,12 @@ function drawImages(canvas: HTMLCanvasElement, images: Float32Array, n: number, 
 function drawView(v: LabView): void {
   const recon = $<HTMLCanvasElement>("recon");
   recon.getContext("2d")!.clearRect(0, 0, recon.width, recon.height);
-  drawImages(recon, v.originals, 8, 8, 0);
-  drawImages(recon, v.reconstructions, 8, 8, 1);
+  const count = v.originals.length / v.imageShape.reduce((a, b) => a * b, 1);
+  drawImages(recon, v.originals, v.imageShape, count, 8, 0);
+  drawImages(recon, v.reconstructions, v.imageShape, count, 8, 1);
   const samples = $<HTMLCanvasElement>("samples");
   samples.getContext("2d")!.clearRect(0, 0, samples.width, samples.height);
-  if (v.samples) drawImages(samples, v.samples, 16, 8);
+  if (v.samples) drawImages(samples, v.samples, v.imageShape, 16, 8);
   const kl = $<HTMLCanvasElement>("kl"), g = kl.getContext("2d")!;
   g.clearRect(0, 0, kl.width, kl.height);
   if (v.klPerDim) {
@@ -174,7 +180,7 @@ function drawView(v: LabView): void {
   s.strokeStyle = "#e5e7eb";
   s.beginPath(); s.moveTo(0, sc.height / 2); s.lineTo(sc.width, sc.height / 2); s.moveTo(sc.width / 2, 0); s.lineTo(sc.width / 2, sc.height); s.stroke();
   for (let i = 0; i < x.length; i++) {
-    s.fillStyle = SHAPE_COLOURS[labels[i]] ?? "#000";
+    s.fillStyle = labels ? SHAPE_COLOURS[labels[i]] ?? "#000" : "#6b7280";
     s.beginPath(); s.arc(px(x[i]), py(y[i]), 2.5, 0, 2 * Math.PI); s.fill();
   }
   s.fillStyle = "#6b7280";
@@ -182,6 +188,42 @@ function drawView(v: LabView): void {
   s.fillText(`z${dims[0]} →`, sc.width - 40, sc.height / 2 - 4);
   s.fillText(`↑ z${dims[1]}`, sc.width / 2 + 4, 12);
 }
+
+// --- the page's own images: a .npy dropped on the page or chosen ---
+
+/** A .npy of images, [N, H, W] or [N, C, H, W], uint8 (0..255) or floats in [0, 1]. */
+async function readImages(file: File): Promise<LabData> {
+  const array = decodeNpy(new Uint8Array(await file.arrayBuffer()), file.name);
+  const shape = array.shape.length === 3 ? [array.shape[0], 1, array.shape[1], array.shape[2]] : array.shape;
+  if (shape.length !== 4 || !(shape[1] === 1 || shape[1] === 3)) throw new Error(`${file.name}: shape (${array.shape.join(", ")}) is not [N, H, W] or [N, C, H, W] with 1 or 3 channels`);
+  const images = array.data instanceof Uint8Array ? Float32Array.from(array.data, (v) => v / 255) : Float32Array.from(array.data);
+  for (let i = 0; i < images.length; i++) {
+    if (!(images[i] >= 0 && images[i] <= 1)) throw new Error(`${file.name}: value ${images[i]} at index ${i} is outside [0, 1]`);
+  }
+  return { name: file.name, images, shape: shape as LabData["shape"] };
+}
+
+async function useFile(file: File | undefined): Promise<void> {
+  if (!file) return;
+  try {
+    dropped = await readImages(file);
+    const select = $<HTMLSelectElement>("data");
+    const option = select.querySelector<HTMLOptionElement>("option[value=file]")!;
+    option.disabled = false;
+    option.textContent = `${file.name}: ${dropped.shape[0]} images ${dropped.shape.slice(1).join("×")} (the last tenth held out)`;
+    select.value = "file";
+    status(`${file.name}: ${dropped.shape[0]} images; press Train`);
+  } catch (e) {
+    status(`error: ${(e as Error).message}`);
+  }
+}
+
+$<HTMLInputElement>("file").addEventListener("change", (e) => useFile((e.target as HTMLInputElement).files?.[0]));
+document.addEventListener("dragover", (e) => e.preventDefault());
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  useFile(e.dataTransfer?.files?.[0]);
+});
 
 // --- wiring ---
 
