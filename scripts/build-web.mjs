@@ -58,5 +58,9 @@ const lab = await build({
 });
 copyFileSync(join(root, "src", "web", "lab.html"), join(labOut, "index.html"));
 copyFileSync(join(root, "src", "web", "lab.css"), join(labOut, "lab.css"));
+// the explorer beside it, for the lab's Explore button (explorer.html#from-lab)
+copyFileSync(join(root, "src", "web", "index.html"), join(labOut, "explorer.html"));
+copyFileSync(join(out, "app.js"), join(labOut, "app.js"));
+copyFileSync(join(root, "src", "web", "style.css"), join(labOut, "app.css"));
 const labBytes = Object.values(lab.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.error(`built ${labOut} (lab.js + lab-worker.js ${(labBytes / 1024).toFixed(0)} KiB)`);

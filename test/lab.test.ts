@@ -99,6 +99,11 @@ test("the lab: a VAE trains in the page (?model=vae&data=sprites&steps=N), the l
   assert.ok(Math.abs(r.elbo - lab.test.elbo) < 2, `test ELBO: Node ${r.elbo}, the page ${lab.test.elbo}`);
   const cli = runCli(["eval", folder, "--is-samples", "0", "--json"]);
   assert.equal(cli.code, 0, cli.stderr);
+  // The explorer's views on the model the page trained: explorer.html opens and runs it.
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#explore")]);
+  await popup.waitForSelector("body[data-state=ready], body[data-state=error]", { timeout: 60_000 });
+  assert.equal(await popup.getAttribute("body", "data-state"), "ready", await popup.textContent("body") ?? "");
+  await popup.close();
   console.log(`# lab: ${lab.stepsPerSecond.toFixed(1)} steps/s in Chromium (wasm), ${probe.fps.toFixed(0)} frames/s while training, input latency ${probe.latency.toFixed(1)} ms; test ELBO page ${lab.test.elbo.toFixed(3)}, Node ${r.elbo.toFixed(3)}`);
   await page.close();
 });
@@ -130,7 +135,7 @@ test("latentkit lab --out DIR writes the static lab; serve with no run serves it
   const out = join(tmp, "static");
   const r = runCli(["lab", "--out", out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readdirSync(out).sort(), ["index.html", "lab-worker.js", "lab.css", "lab.js"]);
+  assert.deepEqual(readdirSync(out).sort(), ["app.css", "app.js", "explorer.html", "index.html", "lab-worker.js", "lab.css", "lab.js"]);
   assert.match(readFileSync(join(out, "index.html"), "utf8"), /latentkit lab/);
   const again = runCli(["lab", "--out", out]);
   assert.equal(again.code, 1);

@@ -145,9 +145,10 @@ function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" 
   if (path === "/" || path === "/index.html") return { file: join(webDir, "index.html"), root: webDir, type: "html", page: true };
   const asset = /^\/([^/]+)$/.exec(path);
   if (asset && ASSET.test(asset[1]) && asset[1] !== "index.html") {
-    // A script may start a worker (the lab's training), whose policy is its own script's: the page's.
+    // A script may start a worker (the lab's training), whose policy is its own script's; another page
+    // (the lab's explorer.html): both get the page's policy.
     const type = asset[1].slice(asset[1].lastIndexOf(".") + 1);
-    return { file: join(webDir, asset[1]), root: webDir, type, page: type === "js" };
+    return { file: join(webDir, asset[1]), root: webDir, type, page: type === "js" || type === "html" };
   }
   if (runDir === undefined) return undefined; // the lab: no run to read
   if (path === "/run/manifest.json") return "manifest";

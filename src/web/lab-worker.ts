@@ -27,14 +27,17 @@ export type LabMessage =
   | { type: "step"; step: number; epoch: number; metrics: Record<string, number>; paused: boolean }
   | { type: "view"; view: LabView }
   | { type: "done"; step: number; test: Record<string, number>; zip: Uint8Array; stopped: string | null }
+  | { type: "parts"; config: Record<string, unknown>; weights: Uint8Array; test?: Record<string, number> }
   | { type: "error"; message: string };
-export type LabOrder = { type: "start"; options: LabOptions; device?: string; data?: LabData } | { type: "pause" } | { type: "resume" } | { type: "stop" };
+export type LabOrder = { type: "start"; options: LabOptions; device?: string; data?: LabData } | { type: "pause" } | { type: "resume" } | { type: "stop" } | { type: "snapshot" };
 
 const VIEW_EVERY = 40;
 const SCATTER = 500;
 const post = (m: LabMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
 let paused = false;
+let snapshotWanted = false;
+let finalParts: Extract<LabMessage, { type: "parts" }> | null = null;
 let resumeTraining: (() => void) | null = null;
 const stop = new AbortController();
 
@@ -44,6 +47,7 @@ self.onmessage = (e: MessageEvent<LabOrder>) => {
   else if (order.type === "pause") paused = true;
   else if (order.type === "resume") { paused = false; resumeTraining?.(); }
   else if (order.type === "stop") { paused = false; stop.abort(); resumeTraining?.(); }
+  else if (order.type === "snapshot") { if (finalParts) post(finalParts); else snapshotWanted = true; }
 };
 
 /** The data: the built-in sprites (train and test splits, shape labels), or the page's images. */
@@ -121,6 +125,11 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
         const snapshot = e.snapshot();
         try { await view(snapshot, e.step); } finally { snapshot.dispose(); }
       }
+      if (snapshotWanted) {
+        snapshotWanted = false;
+        const snapshot = e.snapshot();
+        try { const p = snapshot.parts(); post({ type: "parts", config: p.config, weights: p.weights }); } finally { snapshot.dispose(); }
+      }
       if (paused) await new Promise<void>((resolve) => { resumeTraining = resolve; });
       resumeTraining = null;
     },
@@ -132,6 +141,8 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
   const r = evaluate(m, params, makeSplit(test.data, imageShape, d.testLabels ? { labels: d.testLabels } : {}), { isSamples: 0, seed: 0, batchSize: 100 });
   const testMetrics = Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === "number")) as Record<string, number>;
   const parts = model.parts();
+  finalParts = { type: "parts", config: parts.config, weights: parts.weights.slice(), test: testMetrics };
+  if (snapshotWanted) post(finalParts);
   const folder = "latentkit-lab-run/";
   const zip = zipSync({
     [folder + "config.json"]: strToU8(JSON.stringify(parts.config, null, 2) + "\n"),

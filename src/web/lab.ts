@@ -23,6 +23,7 @@ const SHAPE_COLOURS = ["#2563eb", "#16a34a", "#dc2626", "#d97706"];
 
 let worker: Worker | null = null;
 let dropped: LabData | null = null;
+let explorer: Window | null = null;
 let history: { step: number; recon: number; kl: number }[] = [];
 let started = 0;
 
@@ -33,6 +34,7 @@ function setState(state: LabState["state"]): void {
   $<HTMLButtonElement>("pause").disabled = !(state === "training" || state === "paused");
   $<HTMLButtonElement>("pause").textContent = state === "paused" ? "Resume" : "Pause";
   $<HTMLButtonElement>("stop").disabled = !(state === "training" || state === "paused");
+  $<HTMLButtonElement>("explore").disabled = !(state === "training" || state === "paused" || state === "done");
 }
 
 function status(text: string): void {
@@ -98,6 +100,8 @@ function onMessage(m: LabMessage): void {
     status(`done after ${m.step} steps${m.stopped && m.stopped !== "interrupted" ? ` (${m.stopped})` : ""}: test ` +
       (t.elbo !== undefined ? `ELBO ${t.elbo.toFixed(2)}  recon ${t.recon.toFixed(2)}  kl ${t.kl.toFixed(2)}` : `recon ${t.recon.toFixed(2)}`) +
       ` (1,024 sprites); download the run and open it with latentkit eval / serve / loadModel`);
+  } else if (m.type === "parts") {
+    explorer?.postMessage({ type: "lab-run", config: m.config, weights: m.weights, metrics: [], evaluation: m.test ? { split: "held-out", ...m.test } : undefined }, location.origin);
   } else if (m.type === "error") {
     fail(m.message);
   }
@@ -233,6 +237,17 @@ $("pause").addEventListener("click", () => {
   const order: LabOrder = { type: lab.state === "paused" ? "resume" : "pause" };
   worker.postMessage(order);
   setState(lab.state === "paused" ? "training" : "paused");
+});
+// The explorer's views (pad, sliders, interpolation, drawing) on the model as it is: explorer.html
+// opens, says it is ready, and gets the worker's current parameters.
+$("explore").addEventListener("click", () => {
+  if (!worker) return;
+  explorer = window.open("explorer.html#from-lab", "_blank");
+});
+window.addEventListener("message", (e: MessageEvent) => {
+  if (e.origin !== location.origin || e.data?.type !== "explorer-ready" || !worker) return;
+  const order: LabOrder = { type: "snapshot" };
+  worker.postMessage(order);
 });
 $("stop").addEventListener("click", () => {
   const order: LabOrder = { type: "stop" };

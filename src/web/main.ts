@@ -2,7 +2,7 @@
 // model with the project's own code, starts the engine on WebGPU (else WebAssembly) and hands the
 // page to the Explorer. body[data-state] says where it is: loading, ready or error.
 import { startDevice, type Device } from "./backend.js";
-import { fetchRun, PageModel, type RunFiles } from "./run.js";
+import { fetchRun, PageModel, type RunFiles, type RunConfig } from "./run.js";
 import { Explorer, showError } from "./explorer.js";
 
 /** The model, built and checked by one reconstruction on `device` (a device may start and still fail). */
@@ -13,9 +13,25 @@ async function buildOn(device: Device, files: RunFiles): Promise<PageModel> {
   return model;
 }
 
+/**
+ * The run handed over by the lab page that opened this one (explorer.html#from-lab): the lab's model as
+ * it is, in memory, instead of a served run folder.
+ */
+function filesFromLab(): Promise<RunFiles> {
+  return new Promise((resolve, reject) => {
+    if (!window.opener) return reject(new Error("explorer.html#from-lab: opened without the lab page"));
+    window.addEventListener("message", (e: MessageEvent) => {
+      if (e.origin !== location.origin || e.data?.type !== "lab-run") return;
+      const { config, weights, metrics, evaluation } = e.data as { config: RunConfig; weights: Uint8Array; metrics: Record<string, unknown>[]; evaluation?: Record<string, unknown> };
+      resolve({ manifest: { files: [], images: [] }, config, weights, metrics, evaluation });
+    });
+    window.opener.postMessage({ type: "explorer-ready" }, location.origin);
+  });
+}
+
 async function boot(): Promise<void> {
   document.body.dataset.state = "loading";
-  const files = await fetchRun();
+  const files = location.hash === "#from-lab" ? await filesFromLab() : await fetchRun();
   // ?device=wasm forces the CPU backend (to compare, or where a GPU driver misbehaves)
   const wanted = new URLSearchParams(location.search).get("device");
   let device = await startDevice(wanted === "wasm" ? ["wasm"] : ["webgpu", "wasm"]);
