@@ -18,6 +18,7 @@ import { evaluate } from "../src/eval/evaluate.js";
 import { makeSplit } from "../src/data/dataset.js";
 import { runCli } from "./helpers/cli.js";
 import { writeNpy } from "../src/io/npy.js";
+import { encodePng } from "../src/io/png.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (Debian's chromium package): browser tests skipped`;
@@ -128,6 +129,43 @@ test("the lab trains on the page's own images: a .npy chosen in the page (uint8 
   assert.equal(lab.step, 30);
   assert.equal(lab.test.n, 60, "the held-out tenth");
   assert.ok(Number.isFinite(lab.test.elbo));
+  await page.close();
+});
+
+test("the lab trains on a folder of PNGs chosen in the page", { skip }, async () => {
+  const sprites = await loadDataset("sprites");
+  const folder = join(tmp, "pngs");
+  mkdirSync(folder);
+  for (let i = 0; i < 300; i++) {
+    const file = join(folder, `s${String(i).padStart(3, "0")}.png`);
+    writeFileSync(file, encodePng({ width: 28, height: 28, channels: 1, data: Uint8Array.from(sprites.train!.images.data.subarray(i * 784, (i + 1) * 784), (v) => v * 255) }));
+  }
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(server.url);
+  await page.setInputFiles("#folder", folder);
+  await page.waitForFunction(() => (document.getElementById("data") as HTMLSelectElement).value === "file");
+  assert.match(await page.textContent("#status") ?? "", /300 PNGs: 300 images/);
+  await page.fill("#steps", "20");
+  await page.click("#train");
+  await page.waitForFunction(() => window.latentkitLab.state === "done" || window.latentkitLab.state === "error", undefined, { timeout: 120_000 });
+  const lab = await page.evaluate(() => JSON.parse(JSON.stringify(window.latentkitLab)));
+  assert.equal(lab.state, "done", `${lab.error ?? ""} ${errors.join("; ")}`);
+  assert.equal(lab.test.n, 30);
+  await page.close();
+});
+
+test("the lab trains a CVAE on the sprites' shapes (?model=cvae&label=2), its samples drawn of the chosen class", { skip }, async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.url}/?model=cvae&data=sprites&steps=40&latent=4&label=2`);
+  await page.waitForFunction(() => window.latentkitLab?.state === "done" || window.latentkitLab?.state === "error", undefined, { timeout: 120_000 });
+  const lab = await page.evaluate(() => JSON.parse(JSON.stringify(window.latentkitLab)));
+  assert.equal(lab.state, "done", `${lab.error ?? ""} ${errors.join("; ")}`);
+  assert.ok(Number.isFinite(lab.test.elbo));
+  assert.equal(await page.inputValue("#label"), "2");
   await page.close();
 });
 

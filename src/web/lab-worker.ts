@@ -10,7 +10,11 @@ import { evaluate } from "../eval/evaluate.js";
 import { makeSplit } from "../data/dataset.js";
 import type { MetricsLine } from "../api/train.js";
 
-export type LabOptions = { model: string; latent: number; beta: number; klWarmupEpochs: number; steps: number; lr: number; batchSize: number; seed: number };
+export type LabOptions = {
+  model: string; latent: number; beta: number; klWarmupEpochs: number; steps: number; lr: number; batchSize: number; seed: number;
+  /** The class a conditional model (cvae) draws its samples of. */
+  label: number;
+};
 /** Images of the page's own (a dropped .npy): [N, C, H, W] in [0, 1]; the last tenth is held out. */
 export type LabData = { name: string; images: Float32Array; shape: [number, number, number, number] };
 export type LabView = {
@@ -82,7 +86,11 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
   const [nTest, c, h, w] = test.shape;
   const imageShape: [number, number, number] = [c, h, w];
   const spread = (k: number) => Array.from({ length: Math.min(k, nTest) }, (_, i) => Math.floor((i * nTest) / Math.min(k, nTest)));
-  const fixed = rowsOf(test, spread(8));
+  const fixedRows = spread(8);
+  const fixed = rowsOf(test, fixedRows);
+  const conditional = o.model === "cvae";
+  if (conditional && !d.testLabels) throw new Error(`cvae is conditioned on labels: ${d.name} has none (the sprites have their shapes)`);
+  const labelsAt = (rows: number[]) => (conditional ? Int32Array.from(rows, (r) => d.testLabels![r]) : undefined);
   // test images spread over the split (the sprites' is in grid order: shape first), for the scatter
   const scatterRows = spread(SCATTER);
   const scatterImages = rowsOf(test, scatterRows);
@@ -94,16 +102,16 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
   let last = 0;
 
   const view = async (model: TrainedModel, step: number): Promise<void> => {
-    const recon = await model.reconstruct(fixed);
-    const samples = model.probabilistic ? (await model.sample(16, { seed: 1 })).data : null;
+    const recon = await model.reconstruct(fixed, { labels: labelsAt(fixedRows) });
+    const samples = model.probabilistic ? (await model.sample(16, { seed: 1, labels: conditional ? new Int32Array(16).fill(o.label) : undefined })).data : null;
     let klPerDim: number[] | null = null;
     if (model.probabilistic) {
       const { model: m, params } = model.internals;
-      const part = rowsOf(test, spread(200));
-      const r = evaluate(m, params, makeSplit(part.data, imageShape), { isSamples: 0, seed: 0 });
+      const rows = spread(200), part = rowsOf(test, rows), labels = labelsAt(rows);
+      const r = evaluate(m, params, makeSplit(part.data, imageShape, labels ? { labels } : {}), { isSamples: 0, seed: 0 });
       klPerDim = r.kl_per_dim ?? null;
     }
-    const codes = await model.encode(scatterImages);
+    const codes = await model.encode(scatterImages, { labels: labelsAt(scatterRows) });
     const k = codes.shape[1], n = codes.shape[0];
     // the two dimensions with the most KL (or the first two)
     const order = klPerDim ? klPerDim.map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).map(([, j]) => j) : [0, 1];

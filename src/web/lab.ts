@@ -45,7 +45,7 @@ function options(): LabOptions {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
   return {
     model: $<HTMLSelectElement>("model").value, latent: num("latent"), beta: num("beta"), klWarmupEpochs: num("warmup"),
-    steps: num("steps"), lr: num("lr"), batchSize: 100, seed: 0,
+    steps: num("steps"), lr: num("lr"), batchSize: 100, seed: 0, label: Number($<HTMLSelectElement>("label").value),
   };
 }
 
@@ -207,26 +207,48 @@ async function readImages(file: File): Promise<LabData> {
   return { name: file.name, images, shape: shape as LabData["shape"] };
 }
 
-async function useFile(file: File | undefined): Promise<void> {
-  if (!file) return;
+/** A folder of PNGs (the same size each): grey where every pixel's channels agree, else RGB. */
+async function readPngs(files: File[]): Promise<LabData> {
+  const pngs = files.filter((f) => f.name.toLowerCase().endsWith(".png")).sort((a, b) => a.name.localeCompare(b.name));
+  if (pngs.length === 0) throw new Error("no .png files in what was given");
+  const bitmaps = await Promise.all(pngs.map((f) => createImageBitmap(f)));
+  const [w, h] = [bitmaps[0].width, bitmaps[0].height];
+  const odd = bitmaps.findIndex((b) => b.width !== w || b.height !== h);
+  if (odd >= 0) throw new Error(`${pngs[odd].name}: ${bitmaps[odd].width}x${bitmaps[odd].height}, not ${w}x${h} like ${pngs[0].name}`);
+  const canvas = new OffscreenCanvas(w, h), g = canvas.getContext("2d")!;
+  const rgba = bitmaps.map((b) => { g.clearRect(0, 0, w, h); g.drawImage(b, 0, 0); return g.getImageData(0, 0, w, h).data; });
+  const grey = rgba.every((d) => { for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 1] || d[i] !== d[i + 2]) return false; return true; });
+  const c = grey ? 1 : 3, size = c * h * w;
+  const images = new Float32Array(rgba.length * size);
+  rgba.forEach((d, k) => {
+    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[k * size + ch * h * w + p] = d[p * 4 + ch] / 255;
+  });
+  return { name: `${pngs.length} PNGs`, images, shape: [rgba.length, c, h, w] };
+}
+
+async function useFile(file: File | undefined, folder?: File[]): Promise<void> {
+  if (!file && !folder?.length) return;
   try {
-    dropped = await readImages(file);
+    dropped = folder?.length ? await readPngs(folder) : await readImages(file!);
     const select = $<HTMLSelectElement>("data");
     const option = select.querySelector<HTMLOptionElement>("option[value=file]")!;
     option.disabled = false;
-    option.textContent = `${file.name}: ${dropped.shape[0]} images ${dropped.shape.slice(1).join("×")} (the last tenth held out)`;
+    option.textContent = `${dropped.name}: ${dropped.shape[0]} images ${dropped.shape.slice(1).join("×")} (the last tenth held out)`;
     select.value = "file";
-    status(`${file.name}: ${dropped.shape[0]} images; press Train`);
+    status(`${dropped.name}: ${dropped.shape[0]} images; press Train`);
   } catch (e) {
     status(`error: ${(e as Error).message}`);
   }
 }
 
 $<HTMLInputElement>("file").addEventListener("change", (e) => useFile((e.target as HTMLInputElement).files?.[0]));
+$<HTMLInputElement>("folder").addEventListener("change", (e) => useFile(undefined, [...((e.target as HTMLInputElement).files ?? [])]));
 document.addEventListener("dragover", (e) => e.preventDefault());
 document.addEventListener("drop", (e) => {
   e.preventDefault();
-  useFile(e.dataTransfer?.files?.[0]);
+  const files = [...(e.dataTransfer?.files ?? [])];
+  if (files.length > 1 || files[0]?.name.toLowerCase().endsWith(".png")) useFile(undefined, files);
+  else useFile(files[0]);
 });
 
 // --- wiring ---
@@ -256,7 +278,7 @@ $("stop").addEventListener("click", () => {
 });
 
 const query = new URLSearchParams(location.search);
-for (const [key, id] of [["model", "model"], ["latent", "latent"], ["beta", "beta"], ["warmup", "warmup"], ["steps", "steps"], ["lr", "lr"]] as const) {
+for (const [key, id] of [["model", "model"], ["label", "label"], ["latent", "latent"], ["beta", "beta"], ["warmup", "warmup"], ["steps", "steps"], ["lr", "lr"]] as const) {
   const v = query.get(key);
   if (v !== null) ($(id) as HTMLInputElement).value = v;
 }
