@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { chromium, type Browser } from "playwright-core";
 import { unzipSync } from "fflate";
 import { startServer, type RunningServer } from "../src/server/server.js";
-import { loadModel, loadDataset } from "../src/index.js";
+import { loadModel, loadDataset, train } from "../src/index.js";
 import { evaluate } from "../src/eval/evaluate.js";
 import { makeSplit } from "../src/data/dataset.js";
 import { runCli } from "./helpers/cli.js";
@@ -167,6 +167,32 @@ test("the lab trains a CVAE on the sprites' shapes (?model=cvae&label=2), its sa
   assert.ok(Number.isFinite(lab.test.elbo));
   assert.equal(await page.inputValue("#label"), "2");
   await page.close();
+});
+
+test("beside a served run (serve RUN), the lab at /lab/ trains on the run's own data, labels included", { skip }, async () => {
+  const runDir = join(tmp, "served-run");
+  (await train({ dataset: "sprites", model: "vae", hidden: [32], latent: 2, epochs: 1, workers: 1, out: runDir, set: { evalIsSamples: 0, report: false } })).model.dispose();
+  const runServer = await startServer({ runDir, port: 0 });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${runServer.url}/lab/`);
+    await page.waitForSelector("#data option[value=run]", { state: "attached" });
+    await page.selectOption("#data", "run");
+    await page.waitForFunction(() => (document.getElementById("data") as HTMLSelectElement).value === "file", undefined, { timeout: 30_000 });
+    assert.match(await page.textContent("#status") ?? "", /the run's data: 8192 images/);
+    await page.selectOption("#model", "cvae");
+    await page.fill("#steps", "20");
+    await page.click("#train");
+    await page.waitForFunction(() => window.latentkitLab.state === "done" || window.latentkitLab.state === "error", undefined, { timeout: 120_000 });
+    const lab = await page.evaluate(() => JSON.parse(JSON.stringify(window.latentkitLab)));
+    assert.equal(lab.state, "done", `${lab.error ?? ""} ${errors.join("; ")}`);
+    assert.equal(lab.test.n, 819, "the held-out tenth of 8,192");
+    await page.close();
+  } finally {
+    await runServer.close();
+  }
 });
 
 test("latentkit lab --out DIR writes the static lab; serve with no run serves it, and it refuses a non-empty folder", () => {

@@ -14,6 +14,7 @@ import { isIP } from "node:net";
 import { pipeline } from "node:stream";
 import { LatentkitError } from "../io/errors.js";
 import { readJsonFile } from "../train/checkpoint.js";
+import { encodeNpy } from "../io/npy-bytes.js";
 
 /** Where the bundle built by scripts/build-web.mjs lies (the same from src/server/ and dist/server/). */
 export const WEB_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
@@ -38,6 +39,7 @@ const TYPES: Record<string, string> = {
   jsonl: "application/x-ndjson; charset=utf-8",
   safetensors: "application/octet-stream",
   png: "image/png",
+  npy: "application/octet-stream",
   // The report's plots; shown by <img>, and the policy below keeps a hostile SVG inert if opened.
   svg: "image/svg+xml",
 };
@@ -122,7 +124,32 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
-type Context = { runDir?: string; webDir: string; host: string; port: number; loopback: boolean };
+type Context = { runDir?: string; webDir: string; host: string; port: number; loopback: boolean; data?: Promise<RunData> };
+
+/** The run's training images (and labels) as .npy bytes, for the lab served beside a run. */
+type RunData = { images: Uint8Array; labels?: Uint8Array };
+/** At most this many training images go to the page. */
+export const LAB_DATA_LIMIT = 20_000;
+
+/** Reads the run's data once (its configuration's data set, as training read it) and encodes it. */
+async function runData(runDir: string): Promise<RunData> {
+  const config = readJsonFile<Record<string, unknown>>(join(runDir, CONFIG_FILE));
+  const { validateConfig } = await import("../train/config.js");
+  const { loadRunData } = await import("../train/run.js");
+  const { version: _v, data: _d, ...rest } = config;
+  const ds = await loadRunData(validateConfig(rest), ["train"]);
+  const split = ds.splits.train!;
+  const n = Math.min(split.n, LAB_DATA_LIMIT);
+  const size = ds.imageShape[0] * ds.imageShape[1] * ds.imageShape[2];
+  const raw = split.pixels.subarray(0, n * size);
+  const data = raw instanceof Uint8Array && Math.abs(split.scale * 255 - 1) < 1e-9
+    ? Uint8Array.from(raw)
+    : Float32Array.from(raw, (v) => v * split.scale);
+  return {
+    images: encodeNpy({ data, shape: [n, ...ds.imageShape] }),
+    ...(split.labels ? { labels: encodeNpy({ data: Int32Array.from(split.labels.subarray(0, n)), shape: [n] }) } : {}),
+  };
+}
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Context): void {
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -133,6 +160,18 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Contex
   // The raw path, never decoded: a route matches it exactly or not at all.
   const route = resolve((req.url ?? "").split("?")[0], ctx);
   if (route === "manifest") return send(res, req, 200, JSON.stringify(manifest(ctx.runDir!)), "json");
+  if (route === "data" || route === "labels") {
+    ctx.data ??= runData(ctx.runDir!);
+    ctx.data.then((d) => {
+      const bytes = route === "data" ? d.images : d.labels;
+      if (!bytes) return send(res, req, 404, "the run's data set has no labels\n");
+      headers(res, "npy", false);
+      res.setHeader("Content-Length", bytes.byteLength);
+      res.writeHead(200);
+      res.end(req.method === "HEAD" ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }, (e: Error) => send(res, req, 500, `the run's data: ${e.message}\n`));
+    return;
+  }
   const file = route && contained(route.file, route.root);
   if (!route || !file) return send(res, req, 404, "not found\n");
   serveFile(req, res, file, route.type, route.page);
@@ -141,7 +180,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: Contex
 type Route = { file: string; root: string; type: string; page?: boolean };
 
 /** The route table: a request path to a file and the folder it must stay in, or nothing. */
-function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" | undefined {
+function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" | "data" | "labels" | undefined {
   if (path === "/" || path === "/index.html") return { file: join(webDir, "index.html"), root: webDir, type: "html", page: true };
   const asset = /^\/([^/]+)$/.exec(path);
   if (asset && ASSET.test(asset[1]) && asset[1] !== "index.html") {
@@ -152,6 +191,15 @@ function resolve(path: string, { runDir, webDir }: Context): Route | "manifest" 
   }
   if (runDir === undefined) return undefined; // the lab: no run to read
   if (path === "/run/manifest.json") return "manifest";
+  // Beside a run, the lab at /lab/, with the run's training data (the first LAB_DATA_LIMIT images).
+  if (path === "/run/data.npy") return "data";
+  if (path === "/run/labels.npy") return "labels";
+  if (path === "/lab/") return { file: join(LAB_DIR, "index.html"), root: LAB_DIR, type: "html", page: true };
+  const labAsset = /^\/lab\/([^/]+)$/.exec(path);
+  if (labAsset && ASSET.test(labAsset[1])) {
+    const type = labAsset[1].slice(labAsset[1].lastIndexOf(".") + 1);
+    return { file: join(LAB_DIR, labAsset[1]), root: LAB_DIR, type, page: type === "js" || type === "html" };
+  }
   const run = /^\/run\/([a-z.]+)$/.exec(path);
   if (run && (RUN_FILES as readonly string[]).includes(run[1])) {
     return { file: join(runDir, run[1]), root: runDir, type: run[1].slice(run[1].lastIndexOf(".") + 1) };

@@ -16,7 +16,7 @@ export type LabOptions = {
   label: number;
 };
 /** Images of the page's own (a dropped .npy): [N, C, H, W] in [0, 1]; the last tenth is held out. */
-export type LabData = { name: string; images: Float32Array; shape: [number, number, number, number] };
+export type LabData = { name: string; images: Float32Array; shape: [number, number, number, number]; labels?: Int32Array };
 export type LabView = {
   step: number;
   imageShape: [number, number, number];
@@ -67,7 +67,8 @@ async function labData(data?: LabData) {
     name: data.name,
     train: { data: data.images.subarray(0, (n - held) * size), shape: [n - held, c, h, w] as [number, number, number, number] },
     test: { data: data.images.subarray((n - held) * size), shape: [held, c, h, w] as [number, number, number, number] },
-    testLabels: null,
+    trainLabels: data.labels?.subarray(0, n - held),
+    testLabels: data.labels ? data.labels.subarray(n - held) : null,
   };
 }
 
@@ -122,7 +123,7 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
   };
 
   const result = await train({
-    dataset: data ? { train: d.train, valid: d.test } : "sprites", model: o.model, latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs, lr: o.lr, batchSize: o.batchSize,
+    dataset: data ? { train: d.train, valid: d.test, ...(d.trainLabels && d.testLabels ? { labels: d.trainLabels, validLabels: d.testLabels } : {}) } : "sprites", model: o.model, latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs, lr: o.lr, batchSize: o.batchSize,
     seed: o.seed, epochs: Math.max(1, Math.ceil(o.steps / stepsPerEpoch)), signal: stop.signal,
     onEpoch: (e) => epochs.push(e.metrics),
     onStep: async (e) => {

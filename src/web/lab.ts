@@ -241,6 +241,39 @@ async function useFile(file: File | undefined, folder?: File[]): Promise<void> {
   }
 }
 
+// Beside a served run (`latentkit serve RUN`, the lab at /lab/): the run's own training data.
+async function offerRunData(): Promise<void> {
+  const r = await fetch("../run/manifest.json", { cache: "no-store" }).catch(() => null);
+  if (!r?.ok) return;
+  const config = await (await fetch("../run/config.json", { cache: "no-store" })).json() as { dataset?: string };
+  const option = document.createElement("option");
+  option.value = "run";
+  option.textContent = `the run's data (${config.dataset ?? "?"}, up to 20,000 training images)`;
+  $<HTMLSelectElement>("data").append(option);
+}
+
+$<HTMLSelectElement>("data").addEventListener("change", async (e) => {
+  if ((e.target as HTMLSelectElement).value !== "run") return;
+  status("loading the run's data…");
+  try {
+    const images = decodeNpy(new Uint8Array(await (await fetch("../run/data.npy")).arrayBuffer()), "data.npy");
+    const labelsResponse = await fetch("../run/labels.npy");
+    const labels = labelsResponse.ok ? Int32Array.from(decodeNpy(new Uint8Array(await labelsResponse.arrayBuffer()), "labels.npy").data) : undefined;
+    const shape = images.shape as LabData["shape"];
+    const data = images.data instanceof Uint8Array ? Float32Array.from(images.data, (v) => v / 255) : Float32Array.from(images.data);
+    dropped = { name: "the run's data", images: data, shape, labels };
+    const select = $<HTMLSelectElement>("data");
+    const file = select.querySelector<HTMLOptionElement>("option[value=file]")!;
+    file.disabled = false;
+    file.textContent = `the run's data: ${shape[0]} images ${shape.slice(1).join("×")}${labels ? ", labelled" : ""} (the last tenth held out)`;
+    select.value = "file";
+    status(`the run's data: ${shape[0]} images; press Train`);
+  } catch (err) {
+    status(`error: ${(err as Error).message}`);
+  }
+});
+void offerRunData();
+
 $<HTMLInputElement>("file").addEventListener("change", (e) => useFile((e.target as HTMLInputElement).files?.[0]));
 $<HTMLInputElement>("folder").addEventListener("change", (e) => useFile(undefined, [...((e.target as HTMLInputElement).files ?? [])]));
 document.addEventListener("dragover", (e) => e.preventDefault());
