@@ -81,7 +81,7 @@ test("export: bad format, bad part, bad file name: one line naming it, exit 1, n
   const out = join(dir, "kept.pt");
   writeFileSync(out, "previous contents");
   const cases: [string[], RegExp][] = [
-    [["--format", "keras", "--out", out], /--format keras: must be torch or onnx/],
+    [["--format", "keras", "--out", out], /--format keras: must be torch, onnx, torch-project/],
     [["--format", "torch", "--out", join(dir, "w.txt")], /--out .*w\.txt: must end in \.pt or \.pth/],
     [["--format", "onnx", "--out", out], /--out .*kept\.pt: must end in \.onnx/],
     [["--format", "onnx", "--out", join(dir, "w.onnx"), "--part", "prior"], /--part prior: an ONNX export is the whole autoencoder, its encoder or its decoder/],
