@@ -243,6 +243,7 @@ async function useFile(file: File | undefined, folder?: File[]): Promise<void> {
 
 // Beside a served run (`latentkit serve RUN`, the lab at /lab/): the run's own training data.
 async function offerRunData(): Promise<void> {
+  if (!location.pathname.endsWith("/lab/")) return; // the lab alone (serve with no run, a static host)
   const r = await fetch("../run/manifest.json", { cache: "no-store" }).catch(() => null);
   if (!r?.ok) return;
   const config = await (await fetch("../run/config.json", { cache: "no-store" })).json() as { dataset?: string };
