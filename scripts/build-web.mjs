@@ -21,10 +21,8 @@ const noNodeModules = {
   },
 };
 
-mkdirSync(out, { recursive: true });
-const result = await build({
-  entryPoints: [join(root, "src", "web", "main.ts")],
-  outfile: join(out, "app.js"),
+/** esbuild's options for a page's scripts: one ES module each, every import bundled, minified. */
+const pageBuild = {
   bundle: true,
   format: "esm",
   platform: "browser",
@@ -34,7 +32,10 @@ const result = await build({
   plugins: [noNodeModules],
   logLevel: "warning",
   metafile: true,
-});
+};
+
+mkdirSync(out, { recursive: true });
+const result = await build({ ...pageBuild, entryPoints: [join(root, "src", "web", "main.ts")], outfile: join(out, "app.js") });
 copyFileSync(join(root, "src", "web", "index.html"), join(out, "index.html"));
 copyFileSync(join(root, "src", "web", "style.css"), join(out, "app.css"));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
@@ -44,17 +45,9 @@ console.error(`built ${out} (app.js ${(bytes / 1024).toFixed(0)} KiB)`);
 const labOut = join(out, "lab");
 mkdirSync(labOut, { recursive: true });
 const lab = await build({
+  ...pageBuild,
   entryPoints: { lab: join(root, "src", "web", "lab.ts"), "lab-worker": join(root, "src", "web", "lab-worker.ts") },
   outdir: labOut,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: ["chrome120", "firefox121", "safari17"],
-  minify: true,
-  legalComments: "eof",
-  plugins: [noNodeModules],
-  logLevel: "warning",
-  metafile: true,
 });
 copyFileSync(join(root, "src", "web", "lab.html"), join(labOut, "index.html"));
 copyFileSync(join(root, "src", "web", "lab.css"), join(labOut, "lab.css"));
