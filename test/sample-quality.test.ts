@@ -105,6 +105,16 @@ test("eval --sample-quality --json: FID, precision, recall, samples and what the
   assert.equal(second.code, 0, second.stderr);
   assert.doesNotMatch(second.stderr, /training the feature classifier/);
   assert.deepEqual(JSON.parse(second.stdout).sample_quality, q, "the cached classifier gives the same numbers");
+  // Kept for the run's report, with what it was measured on; the report shows it.
+  const { readFileSync } = await import("node:fs");
+  const kept = JSON.parse(readFileSync(join(dir, "run", "measures.json"), "utf8")).sample_quality;
+  assert.deepEqual({ ...kept, split: undefined, n: undefined, checkpoint: undefined }, { ...q, split: undefined, n: undefined, checkpoint: undefined });
+  assert.deepEqual([kept.split, kept.n, kept.checkpoint], ["test", 300, "last"]);
+  const report = runCli(["report", join(dir, "run")]);
+  assert.equal(report.code, 0, report.stderr);
+  const html = readFileSync(join(dir, "run", "report.html"), "utf8");
+  assert.match(html, /Sample quality and disentanglement/);
+  assert.ok(html.includes(q.fid.toFixed(2)) || html.includes(String(+q.fid.toPrecision(4))), "the FID is in the report");
   const ae = runCli(["train", "--model", "ae", "--epochs", "1", "--set", "report=false", "--set", "evalIsSamples=0", "--out", join(dir, "ae"), "--quiet"]);
   assert.equal(ae.code, 0, ae.stderr);
   const bad = runCli(["eval", join(dir, "ae"), "--sample-quality", "--samples", "100"], env);

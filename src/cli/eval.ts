@@ -13,6 +13,11 @@ import { splitImages } from "./encode.js";
 import { sampleQuality, type SampleQuality } from "../api/sample-quality.js";
 import { intOption, printJson, say, note, fmt } from "./common.js";
 import { examplesProgress } from "../train/progress.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/atomic.js";
+import { readJsonFile } from "../train/checkpoint.js";
+import { MEASURES_FILE } from "../train/run-files.js";
 
 type EvalFlags = {
   split: string; isSamples?: number; offset: number; limit?: number; json?: boolean; seed: number; best?: boolean; batchSize: number;
@@ -70,6 +75,15 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
     using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
     const full = await loadRunData(run.config);
     r.sample_quality = await sampleQuality(model, sliceSplit(s, 0, n), full, { samples: flags.samples, seed: flags.seed, log: note });
+  }
+  if (r.sample_quality || r.disentanglement) {
+    // Kept beside the run for its report (`latentkit report RUN`), with what they were measured on.
+    const file = join(runDir, MEASURES_FILE);
+    const kept = existsSync(file) ? readJsonFile<Record<string, unknown>>(file) : {};
+    const on = { split, n, checkpoint: flags.best ? "best" : "last" };
+    if (r.sample_quality) kept.sample_quality = { ...r.sample_quality, ...on };
+    if (r.disentanglement) kept.disentanglement = { ...r.disentanglement, ...on };
+    writeJsonAtomic(file, kept);
   }
   if (flags.json) {
     printJson({ split, ...(flags.offset > 0 ? { offset: flags.offset } : {}), ...r, ...(workers > 1 ? { workers } : {}) });

@@ -16,6 +16,8 @@ export type ReportContent = {
   title: string;
   facts: [string, string][]; // short facts under the title (run folder, version, epochs...)
   evaluation?: Record<string, unknown>;
+  /** `eval --sample-quality` / `--disentanglement` results kept in RUN/measures.json. */
+  measures?: Record<string, Record<string, unknown>>;
   metrics: Record<string, unknown>[]; // metrics.jsonl lines
   figures: Figure[];
   config: Record<string, unknown>;
@@ -71,6 +73,15 @@ export function renderReport(c: ReportContent): string {
   if (c.evaluation) {
     const rows = Object.entries(c.evaluation).filter(([k]) => k !== "kl_per_dim").map(([k, v]) => [k, v]);
     parts.push(`<h2>Evaluation</h2>\n<p>In nats per example; <code>nll</code> is −log p(x) by importance sampling.</p>\n${table(["", "value"], rows)}`);
+  }
+
+  const q = c.measures?.sample_quality, d = c.measures?.disentanglement as { dci?: Record<string, unknown> } & Record<string, unknown> | undefined;
+  if (q || d) {
+    const rows: [string, unknown][] = [];
+    if (q) rows.push(["FID", q.fid], ["precision", q.precision], ["recall", q.recall], ["prior samples", q.samples], ["measured on", `${q.split} (${q.n} examples, ${q.checkpoint} checkpoint)`], ["features", q.features]);
+    if (d) rows.push(["MIG", d.mig], ["FactorVAE score", d.factorvae], ["DCI disentanglement", d.dci?.disentanglement], ["DCI completeness", d.dci?.completeness],
+      ["DCI informativeness", d.dci?.informativeness], ["codes of", `${d.split} (${d.n} examples, ${d.checkpoint} checkpoint)`]);
+    parts.push(`<h2>Sample quality and disentanglement</h2>\n<p>As <code>latentkit eval --sample-quality</code> and <code>--disentanglement</code> measured them last.</p>\n${table(["", "value"], rows)}`);
   }
 
   const pictures = c.figures.filter((f) => f.mime === "image/png");

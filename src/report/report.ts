@@ -1,7 +1,7 @@
 // The run report: every picture and plot of a run written under RUN/images/, and RUN/report.html
 // that shows them with the configuration, the evaluation and the metrics. `latentkit train` calls
 // writeReport at the end of a run; `latentkit report RUN` calls it on a saved one.
-import { EVAL_FILE } from "../train/run-files.js";
+import { EVAL_FILE, MEASURES_FILE } from "../train/run-files.js";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic, readJsonLines } from "../io/atomic.js";
@@ -170,6 +170,8 @@ export function writeReport(run: OpenRun, data?: Dataset, opts: { log?: (line: s
 
   const evalFile = join(run.dir, EVAL_FILE);
   const evaluation = existsSync(evalFile) ? readJsonFile<Record<string, unknown>>(evalFile) : undefined;
+  const measuresFile = join(run.dir, MEASURES_FILE);
+  const measures = existsSync(measuresFile) ? readJsonFile<Record<string, Record<string, unknown>>>(measuresFile) : undefined;
   const { data: info, version, ...config } = run.config;
   const last = metrics[metrics.length - 1];
   const html = renderReport({
@@ -182,7 +184,7 @@ export function writeReport(run: OpenRun, data?: Dataset, opts: { log?: (line: s
       ["images", info.imageShape.join("x")],
       ["latentkit", version],
     ],
-    evaluation, metrics, figures, config,
+    evaluation, measures, metrics, figures, config,
   });
   const report = join(run.dir, REPORT_FILE);
   writeFileAtomic(report, html);

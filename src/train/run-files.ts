@@ -11,6 +11,8 @@ export const STATE_FILE = "state.json";
 export const METRICS_FILE = "metrics.jsonl";
 export const PRIOR_FILE = "prior.safetensors";
 export const EVAL_FILE = "eval.json";
+/** What `eval --sample-quality` / `--disentanglement` measured last, for the report: { sample_quality?, disentanglement? }. */
+export const MEASURES_FILE = "measures.json";
 export const PRETRAIN_FILE = "pretrain.json";
 export const REPORT_FILE = "report.html";
 
