@@ -48,10 +48,14 @@ config = json.load(open(d + "/config.json"))
 model = Model(config)
 model.load_state_dict(read_safetensors(d + "/params.safetensors"))
 x = torch.from_numpy(np.load(d + "/x.npy"))
-eps = torch.from_numpy(np.load(d + "/eps.npy")) if config["model"] != "ae" else None
+import os
+eps = torch.from_numpy(np.load(d + "/eps.npy")) if os.path.exists(d + "/eps.npy") else None
+labels = torch.from_numpy(np.load(d + "/labels.npy")) if os.path.exists(d + "/labels.npy") else None
 opt = torch.optim.Adam(model.parameters(), lr=float(sys.argv[3]))
-loss, metrics = model(x, float(sys.argv[4]), eps)
-opt.zero_grad(); loss.backward(); opt.step()
+loss, metrics = model(x, float(sys.argv[4]), eps, labels=labels)
+opt.zero_grad(); loss.backward()
+open(d + "/grads.safetensors", "wb").write(safetensors_bytes({n: p.grad for n, p in model.named_parameters()}))
+opt.step()
 open(d + "/after.safetensors", "wb").write(safetensors_bytes(model.state_dict()))
 print(json.dumps({"loss": float(loss), **{k: float(v) for k, v in metrics.items()}}))
 `;
@@ -62,6 +66,15 @@ const CASES: Record<string, string[]> = {
   iwae: ["model=iwae", "hidden=[32]", "latent=4", "iwSamples=3"],
   ae: ["model=ae", "hidden=[32]", "latent=4"],
   "ae, squared error": ["model=ae", "hidden=[24]", "latent=5", "likelihood=gaussian", "encoderActivation=tanh"],
+  "cvae, N(0, I) prior": ["model=cvae", "hidden=[32]", "latent=4"],
+  "cvae, class-mean prior, KL warm-up weight": ["model=cvae", "hidden=[32]", "latent=3", "conditionalPrior=class-mean", "beta=0.7"],
+  "dae, masking noise": ["model=dae", "hidden=[32]", "latent=6", "noise=mask", "noiseLevel=0.3"],
+  "dae, Gaussian noise, squared error": ["model=dae", "hidden=[32]", "latent=6", "noise=gaussian", "noiseLevel=0.2", "likelihood=gaussian"],
+  "sparse-ae, KL": ["model=sparse-ae", "hidden=[32]", "latent=8", "sparsity=kl", "sparsityTarget=0.1", "sparsityWeight=3"],
+  "sparse-ae, L1": ["model=sparse-ae", "hidden=[32]", "latent=8", "sparsity=l1", "sparsityWeight=0.5"],
+  "contractive-ae, one layer (closed form)": ["model=contractive-ae", "hidden=[]", "latent=16", "contractiveWeight=0.1"],
+  "contractive-ae, two layers, tanh": ["model=contractive-ae", "hidden=[24,12]", "latent=6", "contractiveWeight=0.3", "encoderActivation=tanh"],
+  "stacked-ae (the end-to-end loss)": ["model=stacked-ae", "hidden=[32,16]", "latent=4", "pretrainEpochs=1"],
 };
 
 for (const [name, sets] of Object.entries(CASES)) {
@@ -73,7 +86,10 @@ for (const [name, sets] of Object.entries(CASES)) {
     const sprites = spritesDataset();
     const B = 16;
     const x = Float32Array.from(sprites.splits.train!.pixels.subarray(0, B * 784), (v) => v * sprites.splits.train!.scale);
-    const params = model.init(keyFromSeed(3));
+    let params = model.init(keyFromSeed(3));
+    // a class-mean prior starts at zero (then it is N(0, I)): move it, so that its KL term is tested
+    if (params.priorMean) params = { ...params, priorMean: (disposeTree(params.priorMean), random.normal(keyFromSeed(5), [4, config.latent])) };
+    const labels = Int32Array.from(sprites.splits.train!.labels!.subarray(0, B));
     const work = mkdtempSync(join(dir, "case-"));
     writeFileSync(join(work, "config.json"), readFileSync(join(project, "config.json")));
     writeSafetensors(join(work, "params.safetensors"), recordsToTensors(toRecords(params as never)));
@@ -82,18 +98,26 @@ for (const [name, sets] of Object.entries(CASES)) {
     const key = keyFromSeed(11);
     const k = config.model === "iwae" ? config.iwSamples : 0;
     const epsShape = config.model === "iwae" ? [k, B, config.latent] : [B, config.latent];
-    if (config.model !== "ae") writeNpy(join(work, "eps.npy"), { data: toData(random.normal(key.ref, epsShape)) as Float32Array, shape: epsShape });
+    if (["vae", "beta-vae", "iwae", "cvae"].includes(config.model)) writeNpy(join(work, "eps.npy"), { data: toData(random.normal(key.ref, epsShape)) as Float32Array, shape: epsShape });
+    // the dae's corruption draws from the loss's key: its keep-mask m ~ Bernoulli(1 − ν), or ε ~ N(0, I), shaped like x
+    if (config.model === "dae") {
+      const shape = [B, 1, 28, 28];
+      const draw = config.noise === "mask" ? random.bernoulli(key.ref, 1 - config.noiseLevel, shape).astype(np.float32) : random.normal(key.ref, shape);
+      writeNpy(join(work, "eps.npy"), { data: toData(draw) as Float32Array, shape });
+    }
+    if (config.model === "cvae") writeNpy(join(work, "labels.npy"), { data: labels, shape: [B] });
     const klWeight = config.beta;
     const lr = 1e-3;
     // latentkit: the loss, then one jitted step (loss, gradient, Adam) with the same key.
-    const out = model.loss(refTree(params), { x: np.array(x, { shape: [B, 1, 28, 28] }), labels: np.zeros([B], { dtype: np.int32 }) }, key.ref,
+    const labelArray = () => np.array(labels, { shape: [B], dtype: np.int32 });
+    const out = model.loss(refTree(params), { x: np.array(x, { shape: [B, 1, 28, 28] }), labels: labelArray() }, key.ref,
       { klWeight: np.array(klWeight), temperature: np.array(1), training: true });
     const loss = toNumber(out.loss);
     disposeTree(out.metrics);
     disposeTree(out.aux);
     const optimizer = makeOptimizer({ ...config, lr });
     const step = makeTrainStep(model, optimizer, null);
-    const stepped = step(refTree(params), optimizer.init(params), np.array(x, { shape: [B, 1, 28, 28] }), np.zeros([B], { dtype: np.int32 }), key,
+    const stepped = step(refTree(params), optimizer.init(params), np.array(x, { shape: [B, 1, 28, 28] }), labelArray(), key,
       np.array(lr), np.array(klWeight), np.array(1));
     const r = spawnSync(PYTHON, ["-c", PARITY, project, work, String(lr), String(klWeight)], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
@@ -102,12 +126,24 @@ for (const [name, sets] of Object.entries(CASES)) {
     const after = readSafetensors(join(work, "after.safetensors")).tensors;
     const mine = flattenParams(stepped.params as never);
     assert.deepEqual(Object.keys(after).sort(), Object.keys(mine).sort(), "the same parameter names");
-    let worst = 0;
+    // Adam's first step moves a parameter by lr · g / (|g| + ε), ε = 1e-8: where the gradient itself is
+    // within float32 rounding of zero (|g| < 1e-6, sums that cancel), that ratio swings by O(1) with
+    // the last bits of g, so there the check is the bound |Δ| <= lr of both (and such coordinates must
+    // be rare); everywhere else 1e-5. (Exact zeros, the pixels no sprite touches, step by 0 in both.)
+    const grads = readSafetensors(join(work, "grads.safetensors")).tensors;
+    let worst = 0, where = "", illConditioned = 0;
     for (const [n, t] of Object.entries(after)) {
-      const a = toData(mine[n].ref), b = t.data as Float32Array;
-      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      const a = toData(mine[n].ref), b = t.data as Float32Array, g = grads[n].data as Float32Array;
+      for (let i = 0; i < a.length; i++) {
+        const diff = Math.abs(a[i] - b[i]);
+        if (Math.abs(g[i]) < 1e-6) {
+          if (g[i] !== 0) illConditioned++;
+          assert.ok(diff <= 2 * lr + 1e-6, `${n}[${i}]: near-zero gradient, and steps apart by ${diff}`);
+        } else if (diff > worst) [worst, where] = [diff, `${n}[${i}]`];
+      }
     }
-    assert.ok(worst <= 1e-5, `largest parameter difference after one step: ${worst}`);
+    assert.ok(worst <= 1e-5, `largest parameter difference after one step: ${worst} (${where})`);
+    assert.ok(illConditioned < 0.01 * Object.values(after).reduce((s, t) => s + t.data.length, 0), `${illConditioned} near-zero (not zero) gradients`);
     disposeTree(stepped);
     disposeTree(params);
   });

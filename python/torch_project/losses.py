@@ -28,21 +28,32 @@ def kl_standard_normal_per_dim(mu, log_var):
     return 0.5 * (mu ** 2 + torch.exp(log_var) - log_var - 1)
 
 
-def elbo_loss(model, config, x, kl_weight, eps=None, training=True):
-    """loss = mean_batch( −E_q[log p(x|z)] + β_t · KL(q(z|x) ‖ N(0, I)) ),  z = μ + σ ⊙ ε  (one sample).
+def kl_class_mean_per_dim(mu, log_var, prior_mu):
+    """KL(N(μ, σ²) ‖ N(μ_c, 1)) per dimension = ½ ((μ − μ_c)² + σ² − log σ² − 1)   (seed 002's CVAE prior)."""
+    return 0.5 * ((mu - prior_mu) ** 2 + torch.exp(log_var) - log_var - 1)
 
+
+def elbo_loss(model, config, x, kl_weight, eps=None, training=True, labels=None):
+    """loss = mean_batch( −E_q[log p(x|z)] + β_t · KL(q(z|x) ‖ p(z)) ),  z = μ + σ ⊙ ε  (one sample).
+
+    p(z) = N(0, I); for the cvae, q(z|x,c) and p(x|z,c) read the one-hot label c, and with
+    conditionalPrior=class-mean p(z|c) = N(μ_c, I), μ_c = onehot(c) · priorMean.
     Free bits (λ = freeBits > 0): each dimension's batch-mean KL is floored at λ in the objective.
     Encoder noise (σ_n = encoderNoise > 0, training only): q is computed from x + σ_n ε_n; the decoder scores the clean x.
     """
+    c = model.one_hot(labels)
     inp = x
     if training and config.get("encoderNoise", 0) > 0:
         inp = x + torch.randn_like(x) * config["encoderNoise"]
-    mu, log_var = model.encode(inp)
+    mu, log_var = model.encode(inp, c)
     if eps is None:
         eps = torch.randn_like(mu)
     z = mu + torch.exp(0.5 * log_var) * eps
-    recon = -log_likelihood(config, model.decode(z), x)  # [B]
-    kl_dim = kl_standard_normal_per_dim(mu, log_var)  # [B, d]
+    recon = -log_likelihood(config, model.decode(z, c), x)  # [B]
+    if model.priorMean is not None:
+        kl_dim = kl_class_mean_per_dim(mu, log_var, c @ model.priorMean)  # [B, d]
+    else:
+        kl_dim = kl_standard_normal_per_dim(mu, log_var)  # [B, d]
     kl = kl_dim.sum(1)
     if config.get("freeBits", 0) > 0:
         kl_objective = torch.clamp(kl_dim.mean(0), min=config["freeBits"]).sum()
@@ -76,23 +87,96 @@ def iwae_loss(model, config, x, eps=None):
     return -bound.mean(), {"iwae": bound.mean(), "elbo": log_w.mean(0).mean()}
 
 
-def ae_loss(model, config, x):
-    """L = mean_batch Σ_pixels ℓ(x, g(f(x))): BCE on logits (bernoulli) or (x − g)² (gaussian)."""
-    out = model.decode(model.encode(x))
+def reconstruction_loss(config, out, x):
+    """Σ_pixels ℓ(x, out) per example [B]: BCE on logits (bernoulli) or (x − out)² (gaussian)."""
     if config["likelihood"] == "bernoulli":
-        recon = F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
-    else:
-        recon = ((x - out) ** 2).flatten(1).sum(1)
-    return recon.mean(), {"recon": recon.mean()}
+        return F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
+    return ((x - out) ** 2).flatten(1).sum(1)
 
 
-def loss_of(model, config, x, kl_weight, eps=None, training=True):
+def corrupt(config, x, noise=None):
+    """The denoising AE's q(x̃|x):
+        mask:     x̃ = x ⊙ m,  m_i ~ Bernoulli(1 − ν)   (a fraction ν of the inputs set to 0)
+        gaussian: x̃ = x + ν ε, ε ~ N(0, I)
+    `noise` fixes the draw (m, or ε), shaped like x."""
+    level = config["noiseLevel"]
+    if config["noise"] == "mask":
+        m = noise if noise is not None else torch.bernoulli(torch.full_like(x, 1 - level))
+        return x * m
+    e = noise if noise is not None else torch.randn_like(x)
+    return x + level * e
+
+
+def kl_sparsity(rho, rho_hat):
+    """Σ_j KL(ρ ‖ ρ̂_j) = Σ_j ρ log(ρ / ρ̂_j) + (1 − ρ) log((1 − ρ) / (1 − ρ̂_j)), ρ̂ clipped to [1e-6, 1 − 1e-6]."""
+    r = torch.clamp(rho_hat, 1e-6, 1 - 1e-6)
+    return (rho * (math.log(rho) - torch.log(r)) + (1 - rho) * (math.log1p(-rho) - torch.log1p(-r))).sum()
+
+
+def activation_slope(act, a):
+    """φ(a) and φ'(a) elementwise, by autograd (any activation), kept in the graph."""
+    with torch.enable_grad():
+        if not a.requires_grad:
+            a = a.detach().requires_grad_()
+        y = act(a)
+        s, = torch.autograd.grad(y.sum(), a, create_graph=True)
+    return y, s
+
+
+def contractive_frobenius(model, x):
+    """‖J_f(x)‖²_F per example [B], J = ∂h/∂x of the sigmoid code h = σ(W_L a_{L−1} + b_L):
+
+        J = diag(s_L) W_L diag(s_{L−1}) W_{L−1} ··· diag(s_1) W_1,   s_k = φ'(pre-activation of layer k),
+        s_L = h (1 − h);  one layer: ‖J‖²_F = Σ_j (h_j (1 − h_j))² Σ_i W_ji²."""
+    layers = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    acts = [m for m in model.encoder if not isinstance(m, torch.nn.Linear)]
+    h = x.reshape(x.shape[0], -1)
+    slopes = []
+    for layer, act in zip(layers[:-1], acts):
+        h, s = activation_slope(act, layer(h))
+        slopes.append(s)
+    code = torch.sigmoid(layers[-1](h))
+    s_top = code * (1 - code)  # [B, d]
+    if len(layers) == 1:
+        return (s_top ** 2 * (layers[0].weight ** 2).sum(1)).sum(1)
+    m = s_top.unsqueeze(2) * layers[-1].weight.unsqueeze(0)  # [B, d, n_{L−1}]
+    for k in range(len(layers) - 2, -1, -1):
+        m = (m * slopes[k].unsqueeze(1)) @ layers[k].weight  # [B, d, n_{k−1}]
+    return (m ** 2).sum((1, 2))
+
+
+def ae_loss(model, config, x, noise=None, training=True):
+    """L = mean_batch Σ_pixels ℓ(x, g(f(x̃))) + penalty    (x̃ = x, or corrupted for the dae while training)
+
+    sparse-ae, KL:  penalty = w Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j = mean_batch h_j;   L1: w mean_batch Σ_j |h_j|
+    contractive-ae: penalty = λ mean_batch ‖J_f(x)‖²_F
+    """
+    family = config["model"]
+    inp = corrupt(config, x, noise) if family == "dae" and training else x
+    code = model.encode(inp)
+    recon = reconstruction_loss(config, model.decode(code), x).mean()
+    metrics = {"recon": recon}
+    loss = recon
+    if family == "sparse-ae":
+        rho_hat = code.mean(0)
+        mean_code = rho_hat.mean()
+        value = kl_sparsity(config["sparsityTarget"], rho_hat) if config["sparsity"] == "kl" else mean_code * config["latent"]
+        loss = loss + config["sparsityWeight"] * value
+        metrics.update({"sparsity": value, "mean_code": mean_code})
+    elif family == "contractive-ae":
+        jac = contractive_frobenius(model, x).mean()
+        loss = loss + config["contractiveWeight"] * jac
+        metrics["jacobian"] = jac
+    return loss, metrics
+
+
+def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None):
     """The family's objective: (loss, metrics)."""
     family = config["model"]
-    if family in ("vae", "beta-vae"):
-        return elbo_loss(model, config, x, kl_weight, eps, training)
+    if family in ("vae", "beta-vae", "cvae"):
+        return elbo_loss(model, config, x, kl_weight, eps, training, labels)
     if family == "iwae":
         return iwae_loss(model, config, x, eps)
-    if family == "ae":
-        return ae_loss(model, config, x)
+    if family in ("ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae"):
+        return ae_loss(model, config, x, eps, training)
     raise ValueError(f"{family}: no exported objective")

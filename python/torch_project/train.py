@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 import data as data_lib
-from losses import loss_of
+from losses import loss_of, reconstruction_loss
 from model import Model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,7 +103,7 @@ def read_safetensors(path):
     return out
 
 
-def evaluate(model, config, x, kl_weight, device, batch=500):
+def evaluate(model, config, x, y, kl_weight, device, batch=500):
     """Mean loss and metrics over a split (no gradient, fixed noise seed)."""
     model.eval()
     g = torch.Generator().manual_seed(config["seed"] + 1)
@@ -111,17 +111,63 @@ def evaluate(model, config, x, kl_weight, device, batch=500):
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
             xb = data_lib.binarize(x[i:i + batch], "static" if config["binarize"] == "dynamic" else config["binarize"]).to(device)
+            yb = y[i:i + batch].to(device) if y is not None else None
             eps = None
-            if config["model"] in ("vae", "beta-vae"):
+            if config["model"] in ("vae", "beta-vae", "cvae"):
                 eps = torch.randn(xb.shape[0], config["latent"], generator=g).to(device)
             elif config["model"] == "iwae":
                 eps = torch.randn(config["iwSamples"], xb.shape[0], config["latent"], generator=g).to(device)
-            loss, metrics = loss_of(model, config, xb, kl_weight, eps, training=False)
+            loss, metrics = loss_of(model, config, xb, kl_weight, eps, training=False, labels=yb)
             for k, v in {"loss": loss, **metrics}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * xb.shape[0]
             n += xb.shape[0]
     model.train()
     return {k: v / max(1, n) for k, v in sums.items()}
+
+
+# --- stacked-ae: greedy layer-wise pretraining (latentkit's src/models/stacked-ae.ts) ---
+
+def pretrain_stacked(model, config, x_train, device, log):
+    """Stage k = 1..L trains only E_k and G_k, pretrainEpochs epochs each, as the shallow AE
+
+        c = φ_k(E_k a_{k−1}),  â = ψ_k(G_k c),  loss = mean_batch Σ ℓ(a_{k−1}, â)
+
+    on the codes a_{k−1} of the trained layers below (outside the gradient). φ_k is the encoder's
+    activation (none for the code layer k = L); ψ_k the decoder's, except for k = 1, whose output is
+    the model's: ℓ is then BCE on logits or the squared error; for k > 1 the squared error on codes.
+    Each stage: a fresh optimizer of the run's kind, the run's learning rate and batch size."""
+    enc = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
+    dec = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
+    enc_act = [m for m in model.encoder if not isinstance(m, torch.nn.Linear)][:1] or [torch.nn.Identity()]
+    dec_act = [m for m in model.decoder if not isinstance(m, torch.nn.Linear)][:1] or [torch.nn.Identity()]
+    phi, psi = enc_act[0], dec_act[0]
+    L = len(enc)
+    g = torch.Generator().manual_seed(config["seed"] + 7)
+    for k in range(L):
+        E, G = enc[k], dec[L - 1 - k]
+        optimizer = make_optimizer(config, list(E.parameters()) + list(G.parameters()))
+        for group in optimizer.param_groups:
+            group["lr"] = config["lr"]
+        with torch.no_grad():
+            a = x_train.reshape(x_train.shape[0], -1).to(device)
+            for i in range(k):
+                a = phi(enc[i](a))
+        for epoch in range(config["pretrainEpochs"]):
+            order = torch.randperm(a.shape[0], generator=g)
+            total, batches = 0.0, 0
+            for i in range(0, a.shape[0] - config["batchSize"] + 1, config["batchSize"]):
+                ab = a[order[i:i + config["batchSize"]]]
+                pre = E(ab)
+                out = G(pre if k == L - 1 else phi(pre))
+                if k == 0:
+                    loss = reconstruction_loss(config, out, ab).mean()
+                else:
+                    loss = ((ab - psi(out)) ** 2).sum(1).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total, batches = total + float(loss), batches + 1
+            log({"pretrain": f"layer {k + 1}/{L}", "epoch": epoch + 1, "loss": total / max(1, batches)})
 
 
 def main():
@@ -154,24 +200,33 @@ def main():
     per_process = config["batchSize"] // world
 
     splits = data_lib.load(config["dataset"], args.data_dir or config.get("dataDir"))
-    x_train = splits["train"][0]
+    x_train, y_train = splits["train"]
     if args.limit:
         x_train = x_train[: args.limit]
-    x_valid = splits.get("valid", (None, None))[0]
+        y_train = y_train[: args.limit] if y_train is not None else None
+    x_valid, y_valid = splits.get("valid", (None, None))
     if config["binarize"] == "static":
         x_train = data_lib.binarize(x_train, "static")
-    config["data"] = {"imageShape": list(x_train.shape[1:]), "numClasses": config.get("data", {}).get("numClasses")}
+    num_classes = config.get("data", {}).get("numClasses") or (int(y_train.max()) + 1 if y_train is not None else None)
+    config["data"] = {"imageShape": list(x_train.shape[1:]), "numClasses": num_classes}
+    conditional = config["model"] == "cvae"
+    if conditional and y_train is None:
+        raise SystemExit(f"cvae needs labels; {config['dataset']} has none")
 
     torch.manual_seed(config["seed"])
     model = Model(config).to(device)
     init = args.init or (os.path.join(HERE, "weights.safetensors") if os.path.exists(os.path.join(HERE, "weights.safetensors")) else None)
     if init and not args.resume:
         model.load_state_dict(read_safetensors(init))
+    elif not args.resume and config["model"] == "stacked-ae" and config.get("pretrainEpochs", 0) > 0 and rank == 0:
+        # rank 0 pretrains; DistributedDataParallel gives its parameters to every process
+        x_pre = data_lib.binarize(x_train, "static") if config["binarize"] == "dynamic" else x_train
+        pretrain_stacked(model, config, x_pre, device, lambda line: print(json.dumps(line), flush=True))
     net = DistributedDataParallel(model, device_ids=[local_rank] if cuda else None) if world > 1 else model
     optimizer = make_optimizer(config, model.parameters())
     scaler = torch.cuda.amp.GradScaler(enabled=args.amp and cuda)
 
-    dataset = TensorDataset(x_train)
+    dataset = TensorDataset(x_train, y_train) if conditional else TensorDataset(x_train)
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=config["seed"], drop_last=True)
     loader = DataLoader(dataset, batch_size=per_process, sampler=sampler, drop_last=True)
     steps_per_epoch = len(loader)
@@ -197,14 +252,15 @@ def main():
         gen = torch.Generator().manual_seed(config["seed"] * 1000003 + epoch * 101 + rank)
         sums = torch.zeros(8, dtype=torch.float64)
         names = None
-        for (xb,) in loader:
+        for batch in loader:
+            xb, yb = batch[0], (batch[1].to(device) if conditional else None)
             xb = data_lib.binarize(xb, config["binarize"], gen) if config["binarize"] == "dynamic" else xb
             xb = xb.to(device, non_blocking=True)
             lr = lr_at(config, step, steps_per_epoch)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(device_type="cuda", enabled=args.amp and cuda):
-                loss, metrics = net(xb, kl_weight_at(config, step, steps_per_epoch))
+                loss, metrics = net(xb, kl_weight_at(config, step, steps_per_epoch), labels=yb)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.get("clipNorm"):
@@ -228,7 +284,7 @@ def main():
         if rank == 0:
             valid_loss = line.get("train_loss")
             if x_valid is not None:
-                v = evaluate(model, config, x_valid, config["beta"], device)
+                v = evaluate(model, config, x_valid, y_valid if conditional else None, config["beta"], device)
                 line.update({f"valid_{k}": val for k, val in v.items()})
                 valid_loss = v["loss"]
             line["lr"] = lr_at(config, step, steps_per_epoch)

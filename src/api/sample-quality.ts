@@ -8,7 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import type { Dataset, Split } from "../data/dataset.js";
+import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
+import { loadDatasetSync } from "../data/registry.js";
 import { trainClassifier, classifierAccuracy, classifierFeatures, type Classifier } from "../eval/classifier.js";
 import { frechetDistance, precisionRecall } from "../eval/sample-quality.js";
 import { fromData, toData } from "../engine/index.js";
@@ -25,15 +26,35 @@ const FEATURES = { conv: [16, 32], hidden: [128], epochs: 3, seed: 11 } as const
 
 const cacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "latentkit", "features");
 
-/** The data set's feature classifier: from the cache, or trained now on its training split and cached. */
-export function featureClassifier(data: Dataset, log: (line: string) => void = () => {}): { classifier: Classifier; description: string } {
+/**
+ * Labelled sets whose images train the feature classifier of an unlabelled one: binarized-mnist
+ * (Larochelle & Murray's binarization of MNIST, no labels) uses MNIST's labelled images, thresholded
+ * at 0.5 (its training split where present, else its test split).
+ */
+const STAND_INS: Record<string, string> = { "binarized-mnist": "mnist" };
+
+/** The labelled training images of a data set's feature classifier, and what they are. */
+function classifierTrainingSet(data: Dataset, dataDir?: string): { train: Split; test?: Split; numClasses: number; source: string } {
   const train = data.splits.train, test = data.splits.test ?? data.splits.valid;
-  if (!train?.labels || !data.numClasses) {
-    throw new LatentkitError(`--sample-quality: data set ${data.name} has no labels to train its feature classifier on`);
+  if (train?.labels && data.numClasses) return { train, test, numClasses: data.numClasses, source: data.name };
+  const standIn = STAND_INS[data.name];
+  if (!standIn) throw new LatentkitError(`--sample-quality: data set ${data.name} has no labels to train its feature classifier on`);
+  const other = loadDatasetSync(standIn, { dataDir, splits: ["train", "test"] });
+  const split = other.splits.train ?? other.splits.test;
+  if (!split?.labels || !other.numClasses) {
+    throw new LatentkitError(`--sample-quality: ${data.name} has no labels; its feature classifier trains on ${standIn}, whose labelled images are missing (${other.missing?.join(", ") ?? "no files"})`);
   }
+  const thresholded = (s: Split) => makeSplit(Uint8Array.from(s.pixels, (v) => (v * s.scale > 0.5 ? 1 : 0)), s.imageShape, { labels: s.labels });
+  const held = other.splits.train && other.splits.test ? thresholded(other.splits.test) : undefined;
+  return { train: thresholded(split), test: held, numClasses: other.numClasses, source: `${standIn} ${other.splits.train ? "train" : "test"} images thresholded at 0.5 (${data.name} has no labels)` };
+}
+
+/** The data set's feature classifier: from the cache, or trained now on its training split and cached. */
+export function featureClassifier(data: Dataset, log: (line: string) => void = () => {}, dataDir?: string): { classifier: Classifier; description: string } {
+  const { train, test, numClasses, source } = classifierTrainingSet(data, dataDir);
   const key = `${data.name.replace(/[^A-Za-z0-9_.-]+/g, "_")}-${data.imageShape.join("x")}-${train.n}`;
   const file = join(cacheDir(), `${key}.safetensors`);
-  const shape = { numClasses: data.numClasses, pixels: data.imageShape[0] * data.imageShape[1] * data.imageShape[2], imageShape: data.imageShape, conv: [...FEATURES.conv] };
+  const shape = { numClasses, pixels: data.imageShape[0] * data.imageShape[1] * data.imageShape[2], imageShape: data.imageShape, conv: [...FEATURES.conv] };
   let classifier: Classifier;
   let accuracy: string;
   if (existsSync(file)) {
@@ -41,13 +62,14 @@ export function featureClassifier(data: Dataset, log: (line: string) => void = (
     classifier = { ...shape, params: fromRecords(tensorsToRecords(saved.tensors)) as unknown as MlpParams };
     accuracy = saved.metadata.test_accuracy;
   } else {
-    log(`training the feature classifier of ${data.name} (once; cached in ${file})`);
-    classifier = trainClassifier(train, data.numClasses, { ...FEATURES, conv: [...FEATURES.conv], hidden: [...FEATURES.hidden] });
-    accuracy = test?.labels ? classifierAccuracy(classifier, test).toFixed(4) : "unknown";
+    log(`training the feature classifier of ${data.name} on ${source} (once; cached in ${file})`);
+    classifier = trainClassifier(train, numClasses, { ...FEATURES, conv: [...FEATURES.conv], hidden: [...FEATURES.hidden] });
+    accuracy = test?.labels ? classifierAccuracy(classifier, test).toFixed(4) : "unknown (no held-out labelled split)";
     mkdirSync(cacheDir(), { recursive: true });
-    writeSafetensors(file, recordsToTensors(toRecords(classifier.params as never)), { test_accuracy: accuracy, data_set: data.name });
+    writeSafetensors(file, recordsToTensors(toRecords(classifier.params as never)), { test_accuracy: accuracy, data_set: data.name, trained_on: source });
   }
-  const description = `penultimate layer (128) of latentkit's conv classifier of ${data.name} (conv 16-32, trained on its training split; test accuracy ${accuracy}); an MNIST-family FID, not Inception FID`;
+  const on = source === data.name ? `trained on its training split` : `trained on ${source}`;
+  const description = `penultimate layer (128) of latentkit's conv classifier of ${data.name} (conv 16-32, ${on}; test accuracy ${accuracy}); an MNIST-family FID, not Inception FID`;
   return { classifier, description };
 }
 
@@ -65,10 +87,10 @@ function featuresOf(c: Classifier, images: Float32Array, n: number): Float32Arra
 }
 
 /** FID and precision/recall of `samples` prior samples of `model` against the real split. */
-export async function sampleQuality(model: TrainedModel, real: Split, data: Dataset, opts: { samples?: number; seed?: number; log?: (line: string) => void } = {}): Promise<SampleQuality> {
+export async function sampleQuality(model: TrainedModel, real: Split, data: Dataset, opts: { samples?: number; seed?: number; log?: (line: string) => void; dataDir?: string } = {}): Promise<SampleQuality> {
   const samples = opts.samples ?? 10_000;
   if (!(Number.isInteger(samples) && samples >= 10)) throw new LatentkitError(`--samples ${samples}: must be an integer >= 10`);
-  const { classifier, description } = featureClassifier(data, opts.log);
+  const { classifier, description } = featureClassifier(data, opts.log, opts.dataDir);
   // conditional models: the labels spread evenly over the classes
   const K = model.numClasses ?? 0;
   const generated = model.conditional

@@ -74,7 +74,7 @@ export async function evalCommand(runDir: string, flags: EvalFlags): Promise<voi
   if (flags.sampleQuality) {
     using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
     const full = await loadRunData(run.config);
-    r.sample_quality = await sampleQuality(model, sliceSplit(s, 0, n), full, { samples: flags.samples, seed: flags.seed, log: note });
+    r.sample_quality = await sampleQuality(model, sliceSplit(s, 0, n), full, { samples: flags.samples, seed: flags.seed, log: note, dataDir: run.config.dataDir ?? undefined });
   }
   if (r.sample_quality || r.disentanglement) {
     // Kept beside the run for its report (`latentkit report RUN`), with what they were measured on.

@@ -14,6 +14,8 @@ import { writeTorchProject } from "../export/torch-project.js";
 import { assertRunFolder, readJsonFile } from "../train/checkpoint.js";
 import { CONFIG_FILE, MODEL_FILE, BEST_MODEL_FILE } from "../train/run-files.js";
 import { NAMED_DATASETS } from "../data/registry.js";
+import { SPRITE_SHAPES, SPRITE_SIZE } from "../data/sprites.js";
+import type { ImageShape } from "../data/dataset.js";
 import type { RunConfig } from "../train/config.js";
 import type { DataInfo } from "../models/types.js";
 import { join } from "node:path";
@@ -73,7 +75,7 @@ function exportTorchProject(runDir: string | undefined, flags: ExportFlags): voi
     config = readJsonFile(join(runDir, CONFIG_FILE));
   } else {
     config = resolveConfig({ flags: { preset: flags.preset, model: flags.model }, configFile: flags.config, sets: flags.set ?? [] });
-    const named = NAMED_DATASETS[config.dataset];
+    const named = config.dataset === "sprites" ? { imageShape: [1, SPRITE_SIZE, SPRITE_SIZE] as ImageShape, numClasses: SPRITE_SHAPES.length } : NAMED_DATASETS[config.dataset];
     config = { ...config, version: PACKAGE_VERSION, data: { imageShape: named?.imageShape ?? [1, 28, 28], numClasses: named?.numClasses ?? null } };
   }
   const files = writeTorchProject(flags.out, config, runDir !== undefined ? join(runDir, flags.best ? BEST_MODEL_FILE : MODEL_FILE) : undefined);
