@@ -75,6 +75,10 @@ const CASES: Record<string, string[]> = {
   "contractive-ae, one layer (closed form)": ["model=contractive-ae", "hidden=[]", "latent=16", "contractiveWeight=0.1"],
   "contractive-ae, two layers, tanh": ["model=contractive-ae", "hidden=[24,12]", "latent=6", "contractiveWeight=0.3", "encoderActivation=tanh"],
   "stacked-ae (the end-to-end loss)": ["model=stacked-ae", "hidden=[32,16]", "latent=4", "pretrainEpochs=1"],
+  "conv-vae (seed 001's nets, Keras padding)": ["model=conv-vae", "convChannels=[8,16]", "convKernel=3", "latent=3"],
+  "conv-vae, kernel 4, a dense layer, leaky ReLU, Gaussian": ["model=conv-vae", "convChannels=[4,8]", "convKernel=4", "convDense=24", "latent=2", "encoderActivation=leakyRelu", "likelihood=gaussian"],
+  "conv-ae, dense code": ["model=conv-ae", "convChannels=[8,16]", "latent=6"],
+  "conv-ae, grid code ('same' convs, 1×1 projection)": ["model=conv-ae", "convChannels=[4,8]", "convCode=grid", "latent=3"],
 };
 
 for (const [name, sets] of Object.entries(CASES)) {
@@ -98,7 +102,7 @@ for (const [name, sets] of Object.entries(CASES)) {
     const key = keyFromSeed(11);
     const k = config.model === "iwae" ? config.iwSamples : 0;
     const epsShape = config.model === "iwae" ? [k, B, config.latent] : [B, config.latent];
-    if (["vae", "beta-vae", "iwae", "cvae"].includes(config.model)) writeNpy(join(work, "eps.npy"), { data: toData(random.normal(key.ref, epsShape)) as Float32Array, shape: epsShape });
+    if (["vae", "beta-vae", "iwae", "cvae", "conv-vae"].includes(config.model)) writeNpy(join(work, "eps.npy"), { data: toData(random.normal(key.ref, epsShape)) as Float32Array, shape: epsShape });
     // the dae's corruption draws from the loss's key: its keep-mask m ~ Bernoulli(1 − ν), or ε ~ N(0, I), shaped like x
     if (config.model === "dae") {
       const shape = [B, 1, 28, 28];
@@ -129,7 +133,7 @@ for (const [name, sets] of Object.entries(CASES)) {
     // Adam's first step moves a parameter by lr · g / (|g| + ε), ε = 1e-8: where the gradient itself is
     // within float32 rounding of zero (|g| < 1e-6, sums that cancel), that ratio swings by O(1) with
     // the last bits of g, so there the check is the bound |Δ| <= lr of both (and such coordinates must
-    // be rare); everywhere else 1e-5. (Exact zeros, the pixels no sprite touches, step by 0 in both.)
+    // be rare: under 2%); everywhere else 1e-5. (Exact zeros, the pixels no sprite touches, step by 0 in both.)
     const grads = readSafetensors(join(work, "grads.safetensors")).tensors;
     let worst = 0, where = "", illConditioned = 0;
     for (const [n, t] of Object.entries(after)) {
@@ -143,16 +147,16 @@ for (const [name, sets] of Object.entries(CASES)) {
       }
     }
     assert.ok(worst <= 1e-5, `largest parameter difference after one step: ${worst} (${where})`);
-    assert.ok(illConditioned < 0.01 * Object.values(after).reduce((s, t) => s + t.data.length, 0), `${illConditioned} near-zero (not zero) gradients`);
+    assert.ok(illConditioned < 0.02 * Object.values(after).reduce((s, t) => s + t.data.length, 0), `${illConditioned} near-zero (not zero) gradients`);
     disposeTree(stepped);
     disposeTree(params);
   });
 }
 
 test("torch-project: families it does not export are refused in one line, with the reason", () => {
-  const r = runCli(["export", "--format", "torch-project", "--out", join(dir, "no"), "--preset", "keras-conv-vae"]);
+  const r = runCli(["export", "--format", "torch-project", "--out", join(dir, "no"), "--preset", "jang-dvae"]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /conv-vae is not exported \(its conv nets/);
+  assert.match(r.stderr, /dvae is not exported \(its relaxed categorical latent/);
   assert.equal(existsSync(join(dir, "no")), false);
   const noRun = runCli(["export", "--format", "torch", "--out", join(dir, "x.pt")]);
   assert.match(noRun.stderr, /needs a RUN folder/);

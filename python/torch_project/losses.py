@@ -173,10 +173,10 @@ def ae_loss(model, config, x, noise=None, training=True):
 def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None):
     """The family's objective: (loss, metrics)."""
     family = config["model"]
-    if family in ("vae", "beta-vae", "cvae"):
+    if family in ("vae", "beta-vae", "cvae", "conv-vae"):
         return elbo_loss(model, config, x, kl_weight, eps, training, labels)
     if family == "iwae":
         return iwae_loss(model, config, x, eps)
-    if family in ("ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae"):
+    if family in ("ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae", "conv-ae"):
         return ae_loss(model, config, x, eps, training)
     raise ValueError(f"{family}: no exported objective")

@@ -113,7 +113,7 @@ def evaluate(model, config, x, y, kl_weight, device, batch=500):
             xb = data_lib.binarize(x[i:i + batch], "static" if config["binarize"] == "dynamic" else config["binarize"]).to(device)
             yb = y[i:i + batch].to(device) if y is not None else None
             eps = None
-            if config["model"] in ("vae", "beta-vae", "cvae"):
+            if config["model"] in ("vae", "beta-vae", "cvae", "conv-vae"):
                 eps = torch.randn(xb.shape[0], config["latent"], generator=g).to(device)
             elif config["model"] == "iwae":
                 eps = torch.randn(config["iwSamples"], xb.shape[0], config["latent"], generator=g).to(device)
