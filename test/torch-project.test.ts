@@ -18,6 +18,7 @@ import { writeSafetensors, readSafetensors, toFloat32 } from "../src/io/safetens
 import { recordsToTensors } from "../src/train/tensors.js";
 import { toRecords, flattenParams } from "../src/nn/tree.js";
 import { writeNpy } from "../src/io/npy.js";
+import { gumbelNoise } from "../src/distributions/gumbel.js";
 import { spritesDataset } from "../src/data/sprites.js";
 import { loadModel, train } from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
@@ -52,7 +53,7 @@ import os
 eps = torch.from_numpy(np.load(d + "/eps.npy")) if os.path.exists(d + "/eps.npy") else None
 labels = torch.from_numpy(np.load(d + "/labels.npy")) if os.path.exists(d + "/labels.npy") else None
 opt = torch.optim.Adam(model.parameters(), lr=float(sys.argv[3]))
-loss, metrics = model(x, float(sys.argv[4]), eps, labels=labels)
+loss, metrics = model(x, float(sys.argv[4]), eps, labels=labels, temperature=float(sys.argv[5]))
 opt.zero_grad(); loss.backward()
 open(d + "/grads.safetensors", "wb").write(safetensors_bytes({n: p.grad for n, p in model.named_parameters()}))
 opt.step()
@@ -79,6 +80,8 @@ const CASES: Record<string, string[]> = {
   "conv-vae, kernel 4, a dense layer, leaky ReLU, Gaussian": ["model=conv-vae", "convChannels=[4,8]", "convKernel=4", "convDense=24", "latent=2", "encoderActivation=leakyRelu", "likelihood=gaussian"],
   "conv-ae, dense code": ["model=conv-ae", "convChannels=[8,16]", "latent=6"],
   "conv-ae, grid code ('same' convs, 1×1 projection)": ["model=conv-ae", "convChannels=[4,8]", "convCode=grid", "latent=3"],
+  "dvae, τ = 0.7": ["model=dvae", "hidden=[32]", "categoricals=4", "classes=5", "temperature=0.7"],
+  "dvae, straight-through one-hot samples, β = 0.5": ["model=dvae", "hidden=[32]", "categoricals=3", "classes=4", "hardSamples=true", "beta=0.5"],
 };
 
 for (const [name, sets] of Object.entries(CASES)) {
@@ -110,20 +113,26 @@ for (const [name, sets] of Object.entries(CASES)) {
       writeNpy(join(work, "eps.npy"), { data: toData(draw) as Float32Array, shape });
     }
     if (config.model === "cvae") writeNpy(join(work, "labels.npy"), { data: labels, shape: [B] });
+    // the dvae's Gumbel noise g [B, N, K], drawn from the loss's key as gumbelSoftmax draws it
+    if (config.model === "dvae") {
+      const shape = [B, config.categoricals, config.classes];
+      writeNpy(join(work, "eps.npy"), { data: toData(gumbelNoise(key.ref, shape)) as Float32Array, shape });
+    }
+    const temperature = config.temperature;
     const klWeight = config.beta;
     const lr = 1e-3;
     // latentkit: the loss, then one jitted step (loss, gradient, Adam) with the same key.
     const labelArray = () => np.array(labels, { shape: [B], dtype: np.int32 });
     const out = model.loss(refTree(params), { x: np.array(x, { shape: [B, 1, 28, 28] }), labels: labelArray() }, key.ref,
-      { klWeight: np.array(klWeight), temperature: np.array(1), training: true });
+      { klWeight: np.array(klWeight), temperature: np.array(temperature), training: true });
     const loss = toNumber(out.loss);
     disposeTree(out.metrics);
     disposeTree(out.aux);
     const optimizer = makeOptimizer({ ...config, lr });
     const step = makeTrainStep(model, optimizer, null);
     const stepped = step(refTree(params), optimizer.init(params), np.array(x, { shape: [B, 1, 28, 28] }), labelArray(), key,
-      np.array(lr), np.array(klWeight), np.array(1));
-    const r = spawnSync(PYTHON, ["-c", PARITY, project, work, String(lr), String(klWeight)], { encoding: "utf8" });
+      np.array(lr), np.array(klWeight), np.array(temperature));
+    const r = spawnSync(PYTHON, ["-c", PARITY, project, work, String(lr), String(klWeight), String(temperature)], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.ok(Math.abs(theirs.loss - loss) <= 1e-4 * Math.abs(loss), `loss: latentkit ${loss}, PyTorch ${theirs.loss}`);
@@ -154,9 +163,9 @@ for (const [name, sets] of Object.entries(CASES)) {
 }
 
 test("torch-project: families it does not export are refused in one line, with the reason", () => {
-  const r = runCli(["export", "--format", "torch-project", "--out", join(dir, "no"), "--preset", "jang-dvae"]);
+  const r = runCli(["export", "--format", "torch-project", "--out", join(dir, "no"), "--preset", "vqvae-conv-small"]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /dvae is not exported \(its relaxed categorical latent/);
+  assert.match(r.stderr, /vq-vae is not exported \(its quantiser/);
   assert.equal(existsSync(join(dir, "no")), false);
   const noRun = runCli(["export", "--format", "torch", "--out", join(dir, "x.pt")]);
   assert.match(noRun.stderr, /needs a RUN folder/);
@@ -190,8 +199,8 @@ test("torchrun, 2 processes (gloo): the exported seed-vae trains on fashion-mnis
     assert.ok(Math.abs(theirs.elbo - ours.elbo) < 2, `test -ELBO: torchrun ${-theirs.elbo}, latentkit ${-ours.elbo}`);
   });
 
-for (const preset of ["class-prior-cvae", "stacked-3"]) {
-  test(`train.py, one process: the exported ${preset} trains on fashion-mnist (labels for the cvae, greedy pretraining for the stacked AE) and latentkit evaluates the run it writes`,
+for (const preset of ["class-prior-cvae", "stacked-3", "jang-dvae"]) {
+  test(`train.py, one process: the exported ${preset} trains on fashion-mnist (labels for the cvae, greedy pretraining for the stacked AE, the temperature schedule for the dvae) and latentkit evaluates the run it writes`,
     { skip: noTorch || needsData("fashion-mnist") }, () => {
       const project = join(dir, `${preset}-project`);
       assert.equal(runCli(["export", "--format", "torch-project", "--preset", preset, "--set", "dataset=fashion-mnist", "--out", project]).code, 0);
@@ -200,6 +209,7 @@ for (const preset of ["class-prior-cvae", "stacked-3"]) {
       assert.equal(r.status, 0, r.stderr.slice(-2000));
       if (preset === "stacked-3") assert.match(r.stdout, /"pretrain": "layer 3\/3"/, "the three greedy stages ran");
       const lines = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      if (preset === "jang-dvae") assert.ok(lines.every((l) => l.temperature < 1 && l.temperature >= 0.5), "τ_t annealed from 1 toward 0.5");
       assert.ok(lines[1].valid_loss < lines[0].valid_loss, `the validation loss falls: ${lines.map((l) => l.valid_loss.toFixed(2)).join(", ")}`);
       const evaluated = runCli(["eval", run, "--is-samples", "0", "--limit", "1000", "--json"], { LATENTKIT_DATA: DATA_DIR! });
       assert.equal(evaluated.code, 0, evaluated.stderr);

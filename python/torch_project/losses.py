@@ -170,13 +170,40 @@ def ae_loss(model, config, x, noise=None, training=True):
     return loss, metrics
 
 
-def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None):
+def gumbel_noise(shape, generator=None):
+    """g ~ Gumbel(0, 1): −log(−log(1 − u)), u ~ U(0, 1) floored at 1e-20 (latentkit's gumbelNoise)."""
+    u = torch.rand(shape, generator=generator).clamp_min(1e-20)
+    return -torch.log(-torch.log1p(-u))
+
+
+def dvae_loss(model, config, x, kl_weight, temperature, gumbel=None):
+    """The discrete VAE (Jang et al. 2017): N categoricals of K classes, q(z|x) = Π_n Cat(softmax(l_n(x))),
+    p(z) uniform;  loss = mean_batch( −log p(x|z̃) + β_t Σ_n KL(q_n ‖ U_K) ),
+    z̃_n = softmax((l_n + g_n) / τ_t), g ~ Gumbel(0, 1)  (hardSamples: the one-hot argmax forward,
+    the relaxed sample's gradient backward);  KL(q_n ‖ U_K) = Σ_k q_k (log q_k + log K)."""
+    N, K = config["categoricals"], config["classes"]
+    B = x.shape[0]
+    logits = model.encode(x).reshape(B, N, K)
+    if gumbel is None:
+        gumbel = gumbel_noise(logits.shape)
+    y = torch.softmax((logits + gumbel) / temperature, -1)
+    if config.get("hardSamples"):
+        y = F.one_hot(y.argmax(-1), K).to(y.dtype) + (y - y.detach())
+    recon = -log_likelihood(config, model.decode(y.reshape(B, N * K)), x).mean()
+    log_q = torch.log_softmax(logits, -1)
+    kl = (log_q.exp() * (log_q + math.log(K))).sum((1, 2)).mean()
+    return recon + kl_weight * kl, {"recon": recon, "kl": kl}
+
+
+def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None, temperature=1.0):
     """The family's objective: (loss, metrics)."""
     family = config["model"]
     if family in ("vae", "beta-vae", "cvae", "conv-vae"):
         return elbo_loss(model, config, x, kl_weight, eps, training, labels)
     if family == "iwae":
         return iwae_loss(model, config, x, eps)
+    if family == "dvae":
+        return dvae_loss(model, config, x, kl_weight, temperature, eps)
     if family in ("ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae", "conv-ae"):
         return ae_loss(model, config, x, eps, training)
     raise ValueError(f"{family}: no exported objective")

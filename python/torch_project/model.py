@@ -11,7 +11,8 @@ conditionalPrior=class-mean a learned prior mean per class, `priorMean` [K, d]);
 stacked-ae (the same MLPs, the encoder's output is the code); sparse-ae and contractive-ae (the
 code through a sigmoid); conv-vae and conv-ae (latentkit's conv nets, src/models/conv-nets.ts:
 strided convs with Keras's padding, a dense layer to the code, transposed convs back; conv-ae's
-`convCode: grid` is the VQ-VAE's grid of code vectors, flattened).
+`convCode: grid` is the VQ-VAE's grid of code vectors, flattened); dvae (MLPs from the image to
+N·K logits of N categoricals with K classes, and from an N·K (relaxed) one-hot code back).
 """
 import math
 import torch
@@ -22,7 +23,7 @@ from losses import loss_of
 
 LATENT_FAMILIES = ("vae", "beta-vae", "iwae", "cvae", "conv-vae")
 SIGMOID_CODE_FAMILIES = ("sparse-ae", "contractive-ae")
-FAMILIES = LATENT_FAMILIES + ("ae", "dae", "stacked-ae", "conv-ae") + SIGMOID_CODE_FAMILIES
+FAMILIES = LATENT_FAMILIES + ("ae", "dae", "stacked-ae", "conv-ae", "dvae") + SIGMOID_CODE_FAMILIES
 
 
 ACTIVATIONS = {
@@ -166,6 +167,11 @@ class Model(nn.Module):
                 self.encoder, _ = conv_encoder((c, h, w), ch, k, "valid", config["encoderActivation"], slope, dense, out)
                 self.decoder = conv_decoder((c, h, w), ch[::-1], ch[0], k, config["decoderActivation"], slope, self.latent, dense)
             self.conv = True
+        elif family == "dvae":
+            self.conv = False
+            NK = config["categoricals"] * config["classes"]
+            self.encoder = mlp([D] + hidden + [NK], config["encoderActivation"], config["leakySlope"])
+            self.decoder = mlp([NK] + hidden[::-1] + [D], config["decoderActivation"], config["leakySlope"])
         else:
             self.conv = False
             self.encoder = mlp([D + K] + hidden + [out], config["encoderActivation"], config["leakySlope"])
@@ -208,10 +214,11 @@ class Model(nn.Module):
             return self.decoder(z)[:, :, :H, :W]
         return self.decoder(torch.cat([z, c], 1) if c is not None else z).reshape(z.shape[0], *self.image_shape)
 
-    def forward(self, x, kl_weight, eps=None, training=True, labels=None):
+    def forward(self, x, kl_weight, eps=None, training=True, labels=None, temperature=1.0):
         """The family's objective on a batch: (loss, metrics) (losses.py). One forward per step, as DDP wants.
 
         eps fixes the noise: the reparameterisation's ε (vae, beta-vae, cvae: [B, d]; iwae: [k, B, d]) or
-        the dae's corruption draw (its keep-mask, or its Gaussian ε, shaped like x).
+        the dae's corruption draw (its keep-mask, or its Gaussian ε, shaped like x), or the dvae's Gumbel
+        noise [B, N, K]; temperature is the dvae's τ_t.
         """
-        return loss_of(self, self.config, x, kl_weight, eps, training, labels)
+        return loss_of(self, self.config, x, kl_weight, eps, training, labels, temperature)

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 import data as data_lib
-from losses import loss_of, reconstruction_loss
+from losses import gumbel_noise, loss_of, reconstruction_loss
 from model import Model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +37,11 @@ def kl_weight_at(config, step, steps_per_epoch):
     """β(t) = β · min(1, t / T), T the warm-up in steps (klWarmupSteps, else klWarmupEpochs · steps per epoch)."""
     warmup = config["klWarmupSteps"] if config["klWarmupSteps"] > 0 else round(config["klWarmupEpochs"] * steps_per_epoch)
     return config["beta"] * min(1.0, step / warmup) if warmup > 0 else config["beta"]
+
+
+def temperature_at(config, step):
+    """The dvae's Gumbel-softmax temperature τ_t = max(τ_min, τ_0 e^{−r t})."""
+    return max(config["minTemperature"], config["temperature"] * math.exp(-config["temperatureDecay"] * step))
 
 
 def lr_at(config, step, steps_per_epoch):
@@ -103,7 +108,7 @@ def read_safetensors(path):
     return out
 
 
-def evaluate(model, config, x, y, kl_weight, device, batch=500):
+def evaluate(model, config, x, y, kl_weight, device, batch=500, temperature=1.0):
     """Mean loss and metrics over a split (no gradient, fixed noise seed)."""
     model.eval()
     g = torch.Generator().manual_seed(config["seed"] + 1)
@@ -117,7 +122,9 @@ def evaluate(model, config, x, y, kl_weight, device, batch=500):
                 eps = torch.randn(xb.shape[0], config["latent"], generator=g).to(device)
             elif config["model"] == "iwae":
                 eps = torch.randn(config["iwSamples"], xb.shape[0], config["latent"], generator=g).to(device)
-            loss, metrics = loss_of(model, config, xb, kl_weight, eps, training=False, labels=yb)
+            elif config["model"] == "dvae":
+                eps = gumbel_noise((xb.shape[0], config["categoricals"], config["classes"]), g).to(device)
+            loss, metrics = loss_of(model, config, xb, kl_weight, eps, training=False, labels=yb, temperature=temperature)
             for k, v in {"loss": loss, **metrics}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * xb.shape[0]
             n += xb.shape[0]
@@ -260,7 +267,7 @@ def main():
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(device_type="cuda", enabled=args.amp and cuda):
-                loss, metrics = net(xb, kl_weight_at(config, step, steps_per_epoch), labels=yb)
+                loss, metrics = net(xb, kl_weight_at(config, step, steps_per_epoch), labels=yb, temperature=temperature_at(config, step))
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.get("clipNorm"):
@@ -284,11 +291,13 @@ def main():
         if rank == 0:
             valid_loss = line.get("train_loss")
             if x_valid is not None:
-                v = evaluate(model, config, x_valid, y_valid if conditional else None, config["beta"], device)
+                v = evaluate(model, config, x_valid, y_valid if conditional else None, config["beta"], device, temperature=temperature_at(config, step))
                 line.update({f"valid_{k}": val for k, val in v.items()})
                 valid_loss = v["loss"]
             line["lr"] = lr_at(config, step, steps_per_epoch)
             line["kl_weight"] = kl_weight_at(config, step, steps_per_epoch)
+            if config["model"] == "dvae":
+                line["temperature"] = temperature_at(config, step)
             line["time_s"] = time.time() - started
             with open(os.path.join(args.out, "metrics.jsonl"), "a") as f:
                 f.write(json.dumps(line) + "\n")
