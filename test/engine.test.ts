@@ -1,7 +1,7 @@
 // The engine layer: initialisation, the Node 20 shims, keys, and float64 autodiff.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { init, np, lax, valueAndGrad, keyFromSeed, splitKey, toData, random } from "../src/engine/index.js";
+import { init, np, lax, valueAndGrad, keyFromSeed, splitKey, toData, random, randomIndices, type Array } from "../src/engine/index.js";
 import { countFlops } from "../src/engine/flops.js";
 import { wasmBoundGflops } from "../src/engine/wasm-bound.js";
 import { checkGrad, f64, assertClose } from "./helpers/numeric.js";
@@ -64,4 +64,18 @@ test("countFlops: 2·m·n·k for a matrix product, 2·|out|·C_in·|window| for 
 test("the WebAssembly bound: the f32x4 multiply-add module validates and runs at a finite, positive rate", () => {
   const gflops = wasmBoundGflops(1);
   assert.ok(Number.isFinite(gflops) && gflops > 0, `${gflops}`);
+});
+
+test("randomIndices: the same draws eagerly and inside valueAndGrad (jax-js's random.randint is not), uniform over [0, n)", async () => {
+  await init();
+  const draw = (k: Array) => randomIndices(k, 64, [4000]);
+  const eager = Array.from(toData(draw(keyFromSeed(11))) as Int32Array);
+  const f = (w: Array, k: Array) => [w.sum(), draw(k)];
+  const [[, traced]] = valueAndGrad(f as never, { hasAux: true })(np.ones([1]), keyFromSeed(11)) as unknown as [[Array, Array]];
+  assert.deepEqual(Array.from(toData(traced) as Int32Array), eager);
+  assert.ok(eager.every((v) => Number.isInteger(v) && v >= 0 && v < 64));
+  const counts = new Array(64).fill(0);
+  for (const v of eager) counts[v]++;
+  const chi2 = counts.reduce((s, c) => s + (c - 4000 / 64) ** 2 / (4000 / 64), 0);
+  assert.ok(chi2 < 120, `χ² with 63 degrees of freedom: ${chi2.toFixed(1)}`); // p ≈ 3e-5 for a fair draw
 });

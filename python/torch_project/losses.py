@@ -195,6 +195,94 @@ def dvae_loss(model, config, x, kl_weight, temperature, gumbel=None):
     return recon + kl_weight * kl, {"recon": recon, "kl": kl}
 
 
+# --- VQ-VAE (van den Oord et al. 2017), latentkit's src/models/vq.ts and vq-vae.ts ---
+#
+#   k(z) = argmin_j ‖z − e_j‖²,   z_q = z_e + sg(e_k − z_e)        (straight-through)
+#   loss = −log p(x | z_q) + Σ_{i=1..N} ( ‖sg[z_e,i] − e_k‖² + β ‖z_e,i − sg[e_k]‖² )
+#
+# With EMA (decay γ) the codebook term is dropped and, after each step, with n_i the vectors
+# assigned to code i and s_i their sum:  N_i ← γ N_i + (1 − γ) n_i,  m_i ← γ m_i + (1 − γ) s_i,
+# e_i = m_i / Ñ_i,  Ñ_i = (N_i + ε) / (Σ_j N_j + K ε) · Σ_j N_j  (ε = 1e-5). Dead-code restarts: a
+# code whose usage (N_i with EMA, else its own EMA of n_i) is below the threshold moves onto one of
+# K random encoder outputs of the batch, its usage reset to the threshold.
+
+VQ_EPS = 1e-5
+
+
+def quantize(model, config, ze, rows=None):
+    """z_e [M, D] -> (z_q [M, D], codes [M], the per-vector vq loss [M], counts [K], the batch's statistics).
+    `rows` fixes the restart candidates' draw (K row indices of z_e)."""
+    K = config["codebookSize"]
+    e = model.codebook_vectors()
+    ze_stop = ze.detach()
+    # ‖z − e_j‖² = ‖z‖² − 2 z·e_j + ‖e_j‖²; the ‖z‖² term does not change the argmin
+    codes = torch.argmin((e.detach() ** 2).sum(-1) - 2 * (ze_stop @ e.detach().t()), -1)
+    onehot = F.one_hot(codes, K).to(ze.dtype)
+    ek = onehot @ e
+    commit = ((ze - ek.detach()) ** 2).sum(-1)
+    vq = config["commitment"] * commit if config["ema"] else ((ze_stop - ek) ** 2).sum(-1) + config["commitment"] * commit
+    zq = ze + (ek - ze).detach()
+    counts = onehot.sum(0)
+    stats = {}
+    if config["ema"] or config["deadCodeRestart"]:
+        stats["counts"] = counts.detach()
+    if config["ema"]:
+        stats["sums"] = onehot.t() @ ze_stop
+    if config["deadCodeRestart"]:
+        if rows is None:
+            rows = torch.randint(0, ze.shape[0], (K,))
+        stats["candidates"] = ze_stop[rows.long()]
+    return zq, codes, vq, counts, stats
+
+
+def vq_loss(model, config, x, rows=None):
+    """loss = mean_batch( −log p(x|z_q) + Σ_i vq_i ); the statistics for after_step are kept on the model."""
+    B = x.shape[0]
+    ze = model.vq_encode(x)
+    N, D = ze.shape[1], ze.shape[2]
+    zq, _, vq, counts, stats = quantize(model, config, ze.reshape(B * N, D), rows)
+    recon = -log_likelihood(config, model.vq_decode(zq.reshape(B, N, D)), x).mean()
+    vq_mean = vq.reshape(B, N).sum(-1).mean()
+    p = counts / counts.sum()
+    perplexity = torch.exp(-(p * torch.log(p + 1e-10)).sum())
+    model.vq_stats = stats
+    return recon + vq_mean, {"recon": recon, "vq": vq_mean, "perplexity": perplexity, "codes_used": (counts > 0).to(x.dtype).sum()}
+
+
+@torch.no_grad()
+def update_quantizer(model, config, stats):
+    """The update after an optimizer step: the EMA codebook and dead-code restarts (vq.ts updateQuantizer)."""
+    K, g, threshold = config["codebookSize"], config["emaDecay"], config["deadCodeThreshold"]
+    buffers = model.vq_buffers()
+    counts = stats.get("counts")
+    embed_sum = None
+    if config["ema"]:
+        usage = buffers.clusterSize * g + counts * (1 - g)
+        embed_sum = buffers.embedSum * g + stats["sums"] * (1 - g)
+        n = usage.sum()
+        smoothed = (usage + VQ_EPS) / (n + K * VQ_EPS) * n
+        codebook = embed_sum / smoothed.reshape(K, 1)
+    else:
+        codebook = model.codebook.data
+        if not config["deadCodeRestart"]:
+            return
+        usage = buffers.usage * g + counts * (1 - g)
+    if config["deadCodeRestart"]:
+        dead = usage < threshold
+        candidates = stats["candidates"]
+        codebook = torch.where(dead.reshape(K, 1), candidates, codebook)
+        usage = torch.where(dead, torch.full_like(usage, threshold), usage)
+        if embed_sum is not None:
+            embed_sum = torch.where(dead.reshape(K, 1), candidates * threshold, embed_sum)
+    if config["ema"]:
+        buffers.codebook.copy_(codebook)
+        buffers.clusterSize.copy_(usage)
+        buffers.embedSum.copy_(embed_sum)
+    else:
+        model.codebook.data.copy_(codebook)
+        buffers.usage.copy_(usage)
+
+
 def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None, temperature=1.0):
     """The family's objective: (loss, metrics)."""
     family = config["model"]
@@ -204,6 +292,8 @@ def loss_of(model, config, x, kl_weight, eps=None, training=True, labels=None, t
         return iwae_loss(model, config, x, eps)
     if family == "dvae":
         return dvae_loss(model, config, x, kl_weight, temperature, eps)
+    if family == "vq-vae":
+        return vq_loss(model, config, x, eps)
     if family in ("ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae", "conv-ae"):
         return ae_loss(model, config, x, eps, training)
     raise ValueError(f"{family}: no exported objective")

@@ -12,18 +12,21 @@ stacked-ae (the same MLPs, the encoder's output is the code); sparse-ae and cont
 code through a sigmoid); conv-vae and conv-ae (latentkit's conv nets, src/models/conv-nets.ts:
 strided convs with Keras's padding, a dense layer to the code, transposed convs back; conv-ae's
 `convCode: grid` is the VQ-VAE's grid of code vectors, flattened); dvae (MLPs from the image to
-N·K logits of N categoricals with K classes, and from an N·K (relaxed) one-hot code back).
+N·K logits of N categoricals with K classes, and from an N·K (relaxed) one-hot code back); vq-vae
+(the conv grid or MLP nets to N code vectors of D numbers, a codebook of K vectors: `codebook`
+trained by gradient, or under `buffers.` the EMA codebook, `clusterSize` and `embedSum`, and
+`buffers.usage` for dead-code restarts without EMA; the update after each step is `after_step`).
 """
 import math
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from losses import loss_of
+from losses import loss_of, update_quantizer
 
 LATENT_FAMILIES = ("vae", "beta-vae", "iwae", "cvae", "conv-vae")
 SIGMOID_CODE_FAMILIES = ("sparse-ae", "contractive-ae")
-FAMILIES = LATENT_FAMILIES + ("ae", "dae", "stacked-ae", "conv-ae", "dvae") + SIGMOID_CODE_FAMILIES
+FAMILIES = LATENT_FAMILIES + ("ae", "dae", "stacked-ae", "conv-ae", "dvae", "vq-vae") + SIGMOID_CODE_FAMILIES
 
 
 ACTIVATIONS = {
@@ -167,6 +170,34 @@ class Model(nn.Module):
                 self.encoder, _ = conv_encoder((c, h, w), ch, k, "valid", config["encoderActivation"], slope, dense, out)
                 self.decoder = conv_decoder((c, h, w), ch[::-1], ch[0], k, config["decoderActivation"], slope, self.latent, dense)
             self.conv = True
+        elif family == "vq-vae":
+            self.conv = config["vqNets"] == "conv"
+            D, K = config["latent"], config["codebookSize"]
+            slope = config["leakySlope"]
+            if self.conv:
+                ch, k = list(config["convChannels"]), config["convKernel"]
+                self.encoder, (c_f, h_f, w_f) = conv_encoder((c, h, w), ch, k, "same", config["encoderActivation"], slope, [], 0)
+                self.project = nn.Linear(c_f, D)
+                self.grid = (h_f, w_f)
+                self.decoder = conv_decoder((c, h, w), ch[::-1], D, k, config["decoderActivation"], slope, 0, [])
+                self.positions = h_f * w_f
+            else:
+                self.positions = config["codePositions"]
+                self.encoder = mlp([c * h * w] + hidden + [self.positions * D], config["encoderActivation"], slope)
+                self.decoder = mlp([self.positions * D] + hidden[::-1] + [c * h * w], config["decoderActivation"], slope)
+            # e ~ U(−1/K, 1/K) [K, D]; with EMA, N = 1 and m = e, so that e = m / Ñ holds at the start
+            e = (torch.rand(K, D) * 2 - 1) / K
+            state = nn.Module()
+            if config["ema"]:
+                state.register_buffer("codebook", e.clone())
+                state.register_buffer("clusterSize", torch.ones(K))
+                state.register_buffer("embedSum", e.clone())
+            else:
+                self.codebook = nn.Parameter(e)
+                if config["deadCodeRestart"]:
+                    state.register_buffer("usage", torch.ones(K) * config["deadCodeThreshold"])
+            if len(state._buffers):
+                self.buffers = state  # state dict names buffers.codebook, ...; read it as self.vq_buffers()
         elif family == "dvae":
             self.conv = False
             NK = config["categoricals"] * config["classes"]
@@ -181,6 +212,31 @@ class Model(nn.Module):
         else:
             self.priorMean = None
         self.sigmoid_code = family in SIGMOID_CODE_FAMILIES
+
+    def vq_buffers(self):
+        """The quantiser's buffers (the submodule named `buffers`, which nn.Module's buffers() method shadows)."""
+        return self._modules.get("buffers")
+
+    def codebook_vectors(self):
+        """The codebook e [K, D]: the EMA buffer, or the trained parameter."""
+        return self.vq_buffers().codebook if self.config["ema"] else self.codebook
+
+    def vq_encode(self, x):
+        """The code vectors z_e [B, N, D] of images x."""
+        D = self.config["latent"]
+        if self.grid is not None:
+            f = self.encoder(x).permute(0, 2, 3, 1)  # [B, h, w, c]
+            return self.project(f).reshape(x.shape[0], -1, D)
+        return self.encoder(x.reshape(x.shape[0], -1)).reshape(x.shape[0], self.positions, D)
+
+    def vq_decode(self, zq):
+        """The decoder's output [B, C, H, W] from code vectors [B, N, D]."""
+        B = zq.shape[0]
+        if self.grid is not None:
+            h, w = self.grid
+            _, H, W = self.image_shape
+            return self.decoder(zq.reshape(B, h, w, -1).permute(0, 3, 1, 2))[:, :, :H, :W]
+        return self.decoder(zq.reshape(B, -1)).reshape(B, *self.image_shape)
 
     def one_hot(self, labels):
         """The conditioning c: one-hot labels [B, K] (float), or None for unconditional models."""
@@ -222,3 +278,9 @@ class Model(nn.Module):
         noise [B, N, K]; temperature is the dvae's τ_t.
         """
         return loss_of(self, self.config, x, kl_weight, eps, training, labels, temperature)
+
+    def after_step(self, stats=None):
+        """The non-gradient update after an optimizer step (vq-vae with EMA or restarts; nothing otherwise),
+        from the statistics of the last forward (or `stats`, all-reduced over processes by train.py)."""
+        if self.family == "vq-vae" and (self.config["ema"] or self.config["deadCodeRestart"]):
+            update_quantizer(self, self.config, stats if stats is not None else self.vq_stats)

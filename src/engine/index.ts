@@ -65,6 +65,16 @@ export function splitKey(key: Array, n = 2): Array[] {
 }
 
 /**
+ * Uniform integers in [0, n) of `shape` (int32), as floor(n·u), u ~ U[0, 1) (clipped to n − 1). The
+ * key is consumed. In place of random.randint, which jax-js 0.1.25 computes wrongly when traced
+ * under valueAndGrad (eager [48, 42, 44, 47, 30] became [0, 40, 0, 0, 0]: VQ-VAE restarts all drew
+ * row 0); uniform, normal, bits, bernoulli and categorical are unaffected (test/engine.test.ts).
+ */
+export function randomIndices(key: Array, n: number, shape: number[]): Array {
+  return np.minimum(np.floor(random.uniform(key, shape).mul(n)), n - 1).astype(np.int32);
+}
+
+/**
  * Keys drawn one after another from a seed: each `next()` splits the current key (consumed) into the
  * one it returns and the one it keeps. `dispose()` drops the kept key.
  */

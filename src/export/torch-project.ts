@@ -13,12 +13,11 @@ import type { DataInfo } from "../models/types.js";
 
 /** The families the project's model.py and losses.py implement. */
 export const TORCH_PROJECT_FAMILIES = [
-  "vae", "beta-vae", "iwae", "cvae", "conv-vae", "ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae", "conv-ae", "dvae",
+  "vae", "beta-vae", "iwae", "cvae", "conv-vae", "ae", "dae", "sparse-ae", "contractive-ae", "stacked-ae", "conv-ae", "dvae", "vq-vae",
 ] as const;
 
 /** Why a family is not exported (the README's table says the same). */
 export const NOT_EXPORTED: Record<string, string> = {
-  "vq-vae": "its quantiser, EMA codebook and code prior are not written yet",
   "beta-tcvae": "its total-correlation term is not written in losses.py yet",
   "factor-vae": "its discriminator and second optimizer are not written yet",
 };

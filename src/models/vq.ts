@@ -14,7 +14,7 @@
 // Where things live: a gradient-trained codebook is `params.codebook`; every array that is changed
 // only by `afterStep` (the EMA codebook, N, m, the usage counts) is under `params.buffers`, which
 // the training step keeps out of the gradient and the optimizer.
-import { np, jnn, lax, random, type Array } from "../engine/index.js";
+import { np, jnn, lax, random, randomIndices, type Array } from "../engine/index.js";
 import type { Params } from "./types.js";
 
 export type VqConfig = {
@@ -91,7 +91,7 @@ export function quantize(params: Params, ze: Array, key: Array, config: VqConfig
   if (config.ema) aux.sums = np.matmul(np.transpose(onehot.ref), zeStop.ref); // [K, D]
   if (config.restart) {
     const M = zeStop.shape[0];
-    const rows = random.randint(key, { minval: 0, maxval: M, shape: [K] });
+    const rows = randomIndices(key, M, [K]); // not random.randint: wrong under valueAndGrad (engine/index.ts)
     aux.candidates = np.take(zeStop.ref, rows, 0); // [K, D]
   } else {
     key.dispose();
