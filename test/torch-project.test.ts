@@ -209,8 +209,8 @@ test("torchrun, 2 processes (gloo): the exported seed-vae trains on fashion-mnis
     assert.ok(Math.abs(theirs.elbo - ours.elbo) < 2, `test -ELBO: torchrun ${-theirs.elbo}, latentkit ${-ours.elbo}`);
   });
 
-for (const preset of ["class-prior-cvae", "stacked-3", "jang-dvae"]) {
-  test(`train.py, one process: the exported ${preset} trains on fashion-mnist (labels for the cvae, greedy pretraining for the stacked AE, the temperature schedule for the dvae) and latentkit evaluates the run it writes`,
+for (const preset of ["class-prior-cvae", "stacked-3", "jang-dvae", "vqvae-conv-small"]) {
+  test(`train.py, one process: the exported ${preset} trains on fashion-mnist (labels for the cvae, greedy pretraining for the stacked AE, the temperature schedule for the dvae, the EMA codebook and code prior for the VQ-VAE) and latentkit evaluates the run it writes`,
     { skip: noTorch || needsData("fashion-mnist") }, () => {
       const project = join(dir, `${preset}-project`);
       assert.equal(runCli(["export", "--format", "torch-project", "--preset", preset, "--set", "dataset=fashion-mnist", "--out", project]).code, 0);
@@ -225,7 +225,53 @@ for (const preset of ["class-prior-cvae", "stacked-3", "jang-dvae"]) {
       assert.equal(evaluated.code, 0, evaluated.stderr);
       const out = JSON.parse(evaluated.stdout);
       assert.ok(Number.isFinite(out.recon) && out.recon > 0);
+      if (preset === "vqvae-conv-small") {
+        // the prior over codes train.py fitted: latentkit samples through it
+        const meta = readSafetensors(join(run, "prior.safetensors")).metadata;
+        assert.ok(Number(meta.prior_nll_valid) < Number(meta.prior_nll_independent_valid), `MADE ${meta.prior_nll_valid} nats below the per-position prior ${meta.prior_nll_independent_valid}`);
+        const sampled = runCli(["sample", run, "--n", "8", "--out", join(dir, "vq-samples.npy")]);
+        assert.equal(sampled.code, 0, sampled.stderr);
+        assert.ok(lines.at(-1).valid_codes_used > 8, `codes in use per batch: ${lines.at(-1).valid_codes_used} of 64`);
+      }
       // the cvae's test reconstruction term is near its valid one (the AE's eval reports squared error, its loss BCE)
       if (preset === "class-prior-cvae") assert.ok(Math.abs(out.recon - lines[1].valid_recon) < 0.15 * lines[1].valid_recon, `test recon ${out.recon} near the valid recon ${lines[1].valid_recon}`);
     });
 }
+
+test("torch-project prior.py: the MADE prior over codes gives latentkit's log p(k) (1e-4), its masks make position i see only codes before it",
+  { skip: noTorch }, async () => {
+    await init();
+    const { makeCodePrior } = await import("../src/models/code-prior.js");
+    const project = exportProject("vq-prior", ["model=vq-vae", "vqNets=mlp", "hidden=[32]", "codePositions=5", "codebookSize=6"]);
+    const N = 5, K = 6;
+    const prior = makeCodePrior({ N, K, kind: "autoregressive", hidden: [16, 12], epochs: 1, batchSize: 10, lr: 1e-3, seed: 0 });
+    const params = prior.init(keyFromSeed(4));
+    const codes = Int32Array.from({ length: 20 * N }, (_, i) => (i * 7 + Math.floor(i / 3)) % K);
+    const mine = Array.from(toData(prior.logProb(refTree(params), np.array(codes, { dtype: np.int32 }).reshape([20, N]))) as Float32Array);
+    const work = mkdtempSync(join(dir, "prior-"));
+    writeSafetensors(join(work, "prior.safetensors"), recordsToTensors(toRecords(params as never)));
+    writeNpy(join(work, "codes.npy"), { data: codes, shape: [20, N] });
+    const script = `
+import sys, json, numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+from prior import MadePrior
+from train import read_safetensors
+d = sys.argv[2]
+p = MadePrior(${N}, ${K}, [16, 12])
+state = read_safetensors(d + "/prior.safetensors")
+p.made.load_state_dict({k[len("made."):]: v for k, v in state.items()})
+codes = torch.from_numpy(np.load(d + "/codes.npy"))
+lp = p.log_prob(codes)
+# autoregressive: changing the last position's code leaves the logits of every earlier position alone
+c2 = codes.clone(); c2[:, -1] = (c2[:, -1] + 1) % ${K}
+same = torch.allclose(p.logits(codes)[:, :-1], p.logits(c2)[:, :-1])
+print(json.dumps({"lp": lp.tolist(), "earlier_unchanged": bool(same)}))
+`;
+    const r = spawnSync(PYTHON, ["-c", script, project, work], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(theirs.earlier_unchanged, true);
+    for (let i = 0; i < mine.length; i++) assert.ok(Math.abs(theirs.lp[i] - mine[i]) <= 1e-4 * Math.abs(mine[i]), `example ${i}: latentkit ${mine[i]}, PyTorch ${theirs.lp[i]}`);
+    disposeTree(params);
+    prior.dispose();
+  });

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 import data as data_lib
+import prior as prior_lib
 from losses import gumbel_noise, loss_of, reconstruction_loss
 from model import Model
 
@@ -78,9 +79,9 @@ def write_atomic(path, data):
     os.replace(tmp, path)
 
 
-def safetensors_bytes(state):
+def safetensors_bytes(state, metadata=None):
     """A safetensors file of float32 tensors (the format latentkit reads): u64 header length, JSON header, data."""
-    header, blobs, offset = {}, [], 0
+    header, blobs, offset = ({"__metadata__": {k: str(v) for k, v in metadata.items()}} if metadata else {}), [], 0
     for name, t in state.items():
         a = t.detach().to(torch.float32).cpu().contiguous().numpy().astype("<f4")
         header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
@@ -277,6 +278,18 @@ def main():
                 continue  # the divergence guard: skip the step
             scaler.step(optimizer)
             scaler.update()
+            if getattr(model, "vq_stats", None):
+                # the VQ-VAE's update after the step, from the whole batch's statistics: counts and sums
+                # of assigned vectors add over processes; the restart candidates are rank 0's draw
+                stats = dict(model.vq_stats)
+                if world > 1:
+                    for name in ("counts", "sums"):
+                        if name in stats:
+                            dist.all_reduce(stats[name])
+                    if "candidates" in stats:
+                        dist.broadcast(stats["candidates"], 0)
+                model.after_step(stats)
+                model.vq_stats = None
             step += 1
             names = names or ["loss"] + list(metrics)
             values = [float(loss)] + [float(v) for v in metrics.values()]
@@ -317,6 +330,16 @@ def main():
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "step": step, "best": best}, tmp)
             os.replace(tmp, ckpt_path)
             print(json.dumps(line), flush=True)
+    if rank == 0 and config["model"] == "vq-vae":
+        # the prior over codes, fitted on the codes of the training (and validation) images: prior.safetensors
+        x_codes = data_lib.binarize(x_train, "static") if config["binarize"] == "dynamic" else x_train
+        valid_codes = None
+        if x_valid is not None:
+            xv = data_lib.binarize(x_valid, "static" if config["binarize"] != "none" else "none")
+            valid_codes = prior_lib.codes_of(model, xv.to(device)).cpu()
+        tensors, metrics = prior_lib.fit_prior(prior_lib.codes_of(model, x_codes.to(device)).cpu(), valid_codes, config)
+        write_atomic(os.path.join(args.out, "prior.safetensors"), safetensors_bytes(tensors, metrics))
+        print(json.dumps(metrics), flush=True)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -44,7 +44,7 @@ export function writeTorchProject(dir: string, config: RunConfig & { version?: s
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new LatentkitError(`${dir}: exists and is not empty; choose another --out`);
   if (!existsSync(SOURCES)) throw new LatentkitError(`the PyTorch project's sources are missing (${SOURCES}): reinstall latentkit`);
   mkdirSync(dir, { recursive: true });
-  const files = ["model.py", "losses.py", "data.py", "train.py"];
+  const files = ["model.py", "losses.py", "data.py", "prior.py", "train.py"];
   for (const f of files) copyFileSync(join(SOURCES, f), join(dir, f));
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   writeFileSync(join(dir, "README.md"), readme(config));
@@ -63,6 +63,7 @@ Written by \`latentkit export --format torch-project\`. Needs PyTorch (>= 1.13) 
 | \`model.py\` | the \`nn.Module\` (parameter names are latentkit's: \`encoder.0.weight\`, ...) |
 | \`losses.py\` | the objective, written as latentkit writes it (nats per example) |
 | \`data.py\` | the named data sets (mnist, fashion-mnist, binarized-mnist) from a data folder, or a .npy / IDX file |
+| \`prior.py\` | the VQ-VAE's prior over codes (MADE or per position), fitted at the end of train.py |
 | \`train.py\` | the training loop: one process, or DistributedDataParallel under torchrun |
 | \`weights.safetensors\` | (exported from a run) its trained weights, where train.py starts; \`--init FILE\` starts elsewhere |
 
