@@ -14,7 +14,7 @@ import { loadDataset as loadData, type LoadOptions } from "../data/registry.js";
 import { listDatasets as listDataFolders, type DatasetListing } from "../data/list.js";
 import { loadRunData, savePrior } from "../train/run.js";
 import type { Dataset } from "../data/dataset.js";
-import type { RunConfig } from "../train/config.js";
+import { savedConfig, type RunConfig } from "../train/config.js";
 import {
   CONFIG_FILE, EVAL_FILE, REPORT_FILE, STATE_FILE, MODEL_FILE, BEST_MODEL_FILE, PRIOR_FILE, assertRunFolder, folderStore, hasCheckpoint, readJsonFile,
 } from "../train/checkpoint.js";
@@ -179,7 +179,7 @@ export function importRun(file: string, configFile: string, out: string): { tens
     throw new LatentkitError(`${out}: exists and is not an empty folder; choose another --out`);
   }
   const store = folderStore(out);
-  store.writeConfig({ ...config, version: PACKAGE_VERSION });
+  store.writeConfig(savedConfig({ ...config, version: PACKAGE_VERSION }));
   writeSafetensors(join(out, MODEL_FILE), Object.fromEntries(Object.keys(want).map((k) => [k, { dtype: "F32" as const, shape: tensors[k].shape, data: tensors[k].data }])), { step: "0", epoch: "0", imported_from: file });
   return { tensors: Object.keys(want).length, params: Object.values(tensors).reduce((a, t) => a + t.data.length, 0) };
 }

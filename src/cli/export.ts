@@ -14,6 +14,7 @@ import { writeTorchProject } from "../export/torch-project.js";
 import { assertRunFolder, readJsonFile } from "../train/checkpoint.js";
 import { CONFIG_FILE, MODEL_FILE, BEST_MODEL_FILE } from "../train/run-files.js";
 import { NAMED_DATASETS } from "../data/registry.js";
+import { parseRunConfig } from "../api/model.js";
 import { SPRITE_SHAPES, SPRITE_SIZE } from "../data/sprites.js";
 import type { ImageShape } from "../data/dataset.js";
 import type { RunConfig } from "../train/config.js";
@@ -72,7 +73,8 @@ function exportTorchProject(runDir: string | undefined, flags: ExportFlags): voi
   if (runDir !== undefined) {
     if (flags.preset || flags.model || flags.config || flags.set?.length) throw new LatentkitError("export RUN takes the run's configuration: --preset, --model, --config and --set are for an export without a run");
     assertRunFolder(runDir);
-    config = readJsonFile(join(runDir, CONFIG_FILE));
+    // the full configuration, defaults filled in (a run's config.json holds its family's keys only)
+    config = parseRunConfig(readJsonFile(join(runDir, CONFIG_FILE)), join(runDir, CONFIG_FILE));
   } else {
     config = resolveConfig({ flags: { preset: flags.preset, model: flags.model }, configFile: flags.config, sets: flags.set ?? [] });
     const named = config.dataset === "sprites" ? { imageShape: [1, SPRITE_SIZE, SPRITE_SIZE] as ImageShape, numClasses: SPRITE_SHAPES.length } : NAMED_DATASETS[config.dataset];

@@ -12,7 +12,7 @@ import { np, random, type Array } from "../engine/index.js";
 import { Bernoulli } from "../distributions/index.js";
 import { sigmoid } from "../distributions/stable.js";
 import { mlpNets } from "./nets.js";
-import type { ModelOptions } from "./options.js";
+import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
 import type { Batch, DataInfo, LossOutput, Model, ModelFamily, Params, PretrainStage } from "./types.js";
 
 /** The networks of a deterministic AE. */
@@ -134,6 +134,7 @@ const seedAe = { hidden: [128], latent: 512, encoderActivation: "relu", decoderA
 
 export const aeFamily: ModelFamily = {
   name: "ae",
+  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "autoencoder: encoder f, decoder g, loss ||x − g(f(x))||² (gaussian) or BCE (bernoulli), any depth",
   presets: {
     "seed-ae": seedAe,
@@ -144,6 +145,7 @@ export const aeFamily: ModelFamily = {
 
 export const daeFamily: ModelFamily = {
   name: "dae",
+  options: ["latent", "noise", "noiseLevel", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "denoising autoencoder: reconstructs x from a corrupted x̃ (masking noise or additive Gaussian noise)",
   presets: {
     "dae-mask": { noise: "mask", noiseLevel: 0.3 },

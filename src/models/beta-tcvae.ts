@@ -18,6 +18,7 @@ import { np, jnn, type Array } from "../engine/index.js";
 import { makeLatentModel, type LatentPenalty } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
 import type { GaussianProposal, ModelFamily } from "./types.js";
+import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -48,6 +49,7 @@ const tcPenalty = (beta: number): LatentPenalty => ({
 
 export const betaTcvaeFamily: ModelFamily = {
   name: "beta-tcvae",
+  options: ["latent", "tcBeta", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "β-TCVAE: the ELBO plus (β − 1) × the total correlation of q(z) (minibatch estimate), which penalises dependence between latent dimensions",
   presets: {
     /** Chen et al.'s dSprites setting: β = 6 on the total correlation, 10 latent dimensions. */

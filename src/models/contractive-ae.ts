@@ -15,6 +15,7 @@ import type { MlpParams } from "../nn/mlp.js";
 import { activationSpec } from "./nets.js";
 import { makeAutoencoder, mlpAeNets } from "./ae.js";
 import type { ModelFamily } from "./types.js";
+import { LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
 
 /** φ(a) and φ'(a) elementwise (a forward-mode derivative with tangent 1). Consumes a. */
 function withSlope(phi: (a: Array) => Array, a: Array): [Array, Array] {
@@ -57,6 +58,7 @@ export function contractiveTerms(enc: MlpParams, x: Array, hiddenActivation: (a:
 
 export const contractiveAeFamily: ModelFamily = {
   name: "contractive-ae",
+  options: ["latent", "contractiveWeight", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "contractive autoencoder: sigmoid code, penalty λ‖J_f(x)‖²_F on the encoder's Jacobian (closed form for one layer)",
   presets: {
     "cae-1layer": { hidden: [], latent: 256, contractiveWeight: 0.1, likelihood: "bernoulli" },

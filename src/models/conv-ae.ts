@@ -14,7 +14,7 @@ import { splitKey } from "../engine/index.js";
 import { convDecoder, convEncoder, convGridNets } from "./conv-nets.js";
 import { activationSpec } from "./nets.js";
 import { makeAutoencoder, type AeNets } from "./ae.js";
-import type { ModelOptions } from "./options.js";
+import { CONV_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params } from "./types.js";
 
 /** The grid code of convGridNets, flattened to [B, h·w·D] (and back for the decoder). */
@@ -56,6 +56,7 @@ export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
 
 export const convAeFamily: ModelFamily = {
   name: "conv-ae",
+  options: ["latent", "convCode", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "convolutional autoencoder: strided conv encoder to a `latent`-unit code (or a grid of `latent`-d vectors), transposed-conv decoder",
   presets: {
     "conv-ae-small": { latent: 16, convChannels: [32, 64], convKernel: 3, convDense: 0, likelihood: "bernoulli" },

@@ -15,7 +15,7 @@ import { splitKey } from "../engine/index.js";
 import { activationSpec, chunkGaussian } from "./nets.js";
 import { convDecoder, convEncoder } from "./conv-nets.js";
 import { makeLatentModel, type LatentNets } from "./latent.js";
-import type { ModelOptions } from "./options.js";
+import { CONV_OPTIONS, ELBO_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params } from "./types.js";
 
 /** The conv encoder/decoder pair of a Gaussian-latent model (conv-vae; reusable by conditional ones). */
@@ -50,6 +50,7 @@ const kerasConvVae = {
 
 export const convVaeFamily: ModelFamily = {
   name: "conv-vae",
+  options: ["latent", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "convolutional VAE: strided conv encoder, transposed-conv decoder (seed 001's Keras tutorial), any image size and channels",
   presets: { "keras-conv-vae": kerasConvVae },
   create: (options, info) =>

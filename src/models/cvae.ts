@@ -12,7 +12,7 @@ import { linear, type LinearParams } from "../nn/linear.js";
 import type { MlpParams } from "../nn/mlp.js";
 import { makeLatentModel, type LatentNets } from "./latent.js";
 import { activationSpec, chunkGaussian, mlpNets, pixels } from "./nets.js";
-import type { ModelOptions } from "./options.js";
+import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
 import type { DataInfo, ModelFamily } from "./types.js";
 
 // [x₁ x₂] Wᵀ + b = x₁ W₁ᵀ + x₂ W₂ᵀ + b, W = [W₁ W₂] split by columns: torch's Linear of
@@ -75,6 +75,7 @@ const seedCvae = {
 
 export const cvaeFamily: ModelFamily = {
   name: "cvae",
+  options: ["latent", "conditionalPrior", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "conditional VAE: one-hot labels concatenated to encoder and decoder inputs; prior N(0, I) or N(mu_c, I); samples by label",
   presets: {
     "seed-cvae": seedCvae,

@@ -17,7 +17,7 @@ import { np, jnn, lax, random, type Array } from "../engine/index.js";
 import { Bernoulli, Categorical, gaussianLikelihood, gumbelNoise, kl, type Distribution } from "../distributions/index.js";
 import { mlpNets } from "./nets.js";
 import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
-import type { ModelOptions } from "./options.js";
+import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
 
 // y = softmax((l + g) / τ), g ~ Gumbel(0, 1); hard: y_hard + (y − sg(y)).
 /**
@@ -37,7 +37,7 @@ export function gumbelSoftmax(logits: Array, tau: Array, key: Array, hard: boole
 export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae"): Model {
   const N = options.categoricals, K = options.classes, NK = N * K;
   const [C, H, W] = info.imageShape;
-  const nets = mlpNets({ ...options, latent: NK }, info, NK);
+  const nets = mlpNets(options, info, NK, 0, NK);
   const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
 
   /** Encoder logits [B, N, K] of images x (consumed). */
@@ -162,6 +162,7 @@ const jangDvae = { hidden: [512, 256], categoricals: 20, classes: 10, encoderAct
 
 export const dvaeFamily: ModelFamily = {
   name: "dvae",
+  options: ["categoricals", "classes", "temperature", "minTemperature", "temperatureDecay", "hardSamples", "beta", "klWarmupSteps", "klWarmupEpochs", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "discrete VAE: N categorical latents of K classes, Gumbel-softmax with an annealed temperature (optionally straight-through), KL to the uniform prior",
   presets: { "jang-dvae": jangDvae },
   create: (options, info) => makeDvae(options, info),

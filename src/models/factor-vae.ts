@@ -15,6 +15,7 @@ import { mapParams, type ParamTree } from "../nn/tree.js";
 import { makeLatentModel, type LatentPenalty } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
 import type { ModelFamily } from "./types.js";
+import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
 
 /** Each column of z [M, d] (consumed) permuted across the batch with its own permutation. key consumed. */
 export function permuteDimensions(z: Array, key: Array): Array {
@@ -46,6 +47,7 @@ const discriminatorPenalty = (gamma: number, latent: number, hidden: number[]): 
 
 export const factorVaeFamily: ModelFamily = {
   name: "factor-vae",
+  options: ["latent", "factorGamma", "discriminatorHidden", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "FactorVAE: the ELBO plus γ × the total correlation of q(z), estimated by a discriminator between q(z) and its dimension-wise permutation",
   presets: {
     /** Kim & Mnih's dSprites setting: γ = 35, 10 latent dimensions (the discriminator smaller: 2 × 256). */

@@ -20,12 +20,13 @@ export function withContext(h: Array, c?: Array): Array {
 
 /**
  * MLP encoder and decoder: encoder D(+K) -> hidden... -> out, decoder d(+K) -> reversed hidden... -> D.
- * `encoderOut` is 2d for a Gaussian posterior (μ and log σ² in one layer, split like torch.chunk).
+ * `encoderOut` is 2d for a Gaussian posterior (μ and log σ² in one layer, split like torch.chunk);
+ * the decoder reads `decoderIn` numbers (default `latent`; the dVAE's N·K one-hot code).
  */
-export function mlpNets(options: ModelOptions, info: DataInfo, encoderOut: number, contextDim = 0) {
+export function mlpNets(options: ModelOptions, info: DataInfo, encoderOut: number, contextDim = 0, decoderIn = options.latent) {
   const D = pixels(info);
   const encoderSizes = [D + contextDim, ...options.hidden, encoderOut];
-  const decoderSizes = [options.latent + contextDim, ...[...options.hidden].reverse(), D];
+  const decoderSizes = [decoderIn + contextDim, ...[...options.hidden].reverse(), D];
   const encAct = activationSpec(options.encoderActivation, options);
   const decAct = activationSpec(options.decoderActivation, options);
   return {

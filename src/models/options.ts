@@ -64,3 +64,16 @@ export const modelOptionsSchema = z.object({
 });
 
 export type ModelOptions = z.infer<typeof modelOptionsSchema>;
+export type OptionKey = keyof ModelOptions;
+
+// The option groups a family's `options` list is made of: what it reads, so that its config.json
+// holds those keys and no other family's (test/family-options.test.ts checks each list against the
+// keys the family's model actually reads).
+/** The MLP networks of nets.ts. */
+export const MLP_OPTIONS = ["hidden", "encoderActivation", "decoderActivation", "leakySlope"] as const satisfies readonly OptionKey[];
+/** The conv networks of conv-nets.ts. */
+export const CONV_OPTIONS = ["convChannels", "convKernel", "convDense", "encoderActivation", "decoderActivation", "leakySlope"] as const satisfies readonly OptionKey[];
+/** The decoder's likelihood p(x|z). */
+export const LIKELIHOOD_OPTIONS = ["likelihood", "gaussianVariance"] as const satisfies readonly OptionKey[];
+/** The ELBO's KL weight β_t (warm-up) and its regularisers. */
+export const ELBO_OPTIONS = ["beta", "klWarmupSteps", "klWarmupEpochs", "freeBits", "encoderNoise"] as const satisfies readonly OptionKey[];

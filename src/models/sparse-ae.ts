@@ -6,7 +6,7 @@
 import { np, type Array } from "../engine/index.js";
 import { sigmoid } from "../distributions/stable.js";
 import { makeAutoencoder, mlpAeNets, type CodePenalty } from "./ae.js";
-import type { ModelOptions } from "./options.js";
+import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
 import type { ModelFamily } from "./types.js";
 
 /** Σ_j KL(ρ ‖ ρ̂_j) for the batch-mean activations ρ̂ [d] (consumed); ρ̂ clipped away from 0 and 1. */
@@ -30,6 +30,7 @@ export function sparsityPenalty(options: ModelOptions): CodePenalty {
 
 export const sparseAeFamily: ModelFamily = {
   name: "sparse-ae",
+  options: ["latent", "sparsity", "sparsityWeight", "sparsityTarget", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "sparse autoencoder: sigmoid codes with a KL(ρ‖ρ̂_j) sparsity penalty toward mean activation ρ, or L1 on the code",
   presets: {
     "sparse-kl": { sparsity: "kl", sparsityTarget: 0.1, sparsityWeight: 30, latent: 64 }, // w as in test/ae.test.ts

@@ -18,7 +18,7 @@ import { linear, type LinearParams } from "../nn/linear.js";
 import type { MlpParams } from "../nn/mlp.js";
 import { activationSpec, pixels } from "./nets.js";
 import { makeAutoencoder, mlpAeNets, reconstructionLoss } from "./ae.js";
-import type { ModelOptions } from "./options.js";
+import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params, PretrainStage } from "./types.js";
 
 const layer = (tree: Params, group: "encoder" | "decoder", i: number) => (tree[group] as MlpParams)[String(2 * i)] as LinearParams;
@@ -58,6 +58,7 @@ export function greedyStages(options: ModelOptions, info: DataInfo): PretrainSta
 
 export const stackedAeFamily: ModelFamily = {
   name: "stacked-ae",
+  options: ["latent", "pretrainEpochs", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "stacked autoencoder: greedy layer-wise pretraining (pretrainEpochs per layer), then end-to-end fine-tuning",
   presets: {
     "stacked-3": { hidden: [256, 128], latent: 32, pretrainEpochs: 2, likelihood: "bernoulli" },

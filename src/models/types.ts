@@ -4,7 +4,7 @@
 // Ownership (docs/ARCHITECTURE.md): `params` is borrowed; batches, keys and latent codes passed in
 // are consumed; every returned array is owned by the caller.
 import type { Array } from "../engine/index.js";
-import type { ModelOptions } from "./options.js";
+import type { ModelOptions, OptionKey } from "./options.js";
 
 /** What a model needs to know about its data. */
 export type DataInfo = {
@@ -124,5 +124,7 @@ export type ModelFamily = {
   description: string;
   /** Named partial configurations (architecture and, where the source fixes them, training). */
   presets: Record<string, Record<string, unknown>>;
+  /** The options it reads: its config.json keeps these and the training keys, no other family's. */
+  options: readonly OptionKey[];
   create(options: ModelOptions, info: DataInfo): Model;
 };

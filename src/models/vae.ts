@@ -2,6 +2,7 @@
 // bits) and iwae (the importance-weighted bound as the objective; k = 1 is the VAE).
 import { makeLatentModel } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
+import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
 import type { ModelFamily } from "./types.js";
 
 /** Seed 000's MNIST VAE: 784-400-20, LeakyReLU(0.2) encoder, ReLU decoder, Bernoulli output. */
@@ -25,6 +26,7 @@ export const spritesVae = { latent: 16, beta: 0.5, klWarmupEpochs: 10, batchSize
 
 export const vaeFamily: ModelFamily = {
   name: "vae",
+  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "variational autoencoder: Gaussian q(z|x), N(0, I) prior, Bernoulli or Gaussian decoder, loss −ELBO",
   presets: { "seed-vae": seedVae, "pythae-vae": pythaeVae, "burda-vae": burdaVae, "sprites-vae": spritesVae },
   create: (options, info) =>
@@ -33,6 +35,7 @@ export const vaeFamily: ModelFamily = {
 
 export const betaVaeFamily: ModelFamily = {
   name: "beta-vae",
+  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
   description: "β-VAE: KL weighted by β, optional linear KL warm-up and free bits (per-dimension KL floor)",
   presets: {
     "beta4": { beta: 4 },
@@ -44,6 +47,7 @@ export const betaVaeFamily: ModelFamily = {
 
 export const iwaeFamily: ModelFamily = {
   name: "iwae",
+  options: ["latent", "iwSamples", "encoderNoise", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "importance-weighted autoencoder: trains on the k-sample bound log (1/k) Σ p(x,z_i)/q(z_i|x)",
   presets: { "burda-iwae": { ...burdaVae, iwSamples: 5 }, "pythae-iwae": { ...pythaeVae, iwSamples: 5 } },
   create: (options, info) =>

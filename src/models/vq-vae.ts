@@ -17,7 +17,7 @@ import { convGridNets, type CodeGridNets } from "./conv-nets.js";
 import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, combineQuantizerStats, nearestCodes, type VqConfig } from "./vq.js";
 import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
 import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
-import type { ModelOptions } from "./options.js";
+import { CONV_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
 
 /** Encoder and decoder of a VQ-VAE: x [B, C, H, W] <-> code vectors [B, N, D]. */
 export type VqNets = CodeGridNets;
@@ -178,6 +178,7 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
 
 export const vqVaeFamily: ModelFamily = {
   name: "vq-vae",
+  options: ["latent", "vqNets", "hidden", "codePositions", "codebookSize", "commitment", "ema", "emaDecay", "deadCodeRestart", "deadCodeThreshold", "codePrior", "priorHidden", "priorEpochs", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS],
   description: "VQ-VAE: nearest-codebook quantisation with the straight-through gradient; EMA codebook and dead-code restarts as options; samples through a prior over codes fitted after training",
   presets: {
     /** The recorded runs' model (docs/results-discrete.md): a 7×7 grid of 8-d vectors, 64 codes, EMA, restarts. */

@@ -57,6 +57,19 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** The keys the schema knows, for `--set` and error messages. */
 export const configKeys = Object.keys(configSchema.shape);
 
+const trainingKeys = new Set(Object.keys(trainingOptionsSchema.shape));
+const modelKeys = new Set(Object.keys(modelOptionsSchema.shape));
+
+/**
+ * What a run folder's config.json holds: the training keys, the options of the run's family (its
+ * `options` list, no other family's) and what is not an option (version, data). Reading fills the
+ * rest with the defaults (validateConfig), so an older config.json with every key loads as it is.
+ */
+export function savedConfig<T extends { model: string }>(config: T): Partial<T> {
+  const own = new Set<string>(getModelFamily(config.model).options);
+  return Object.fromEntries(Object.entries(config).filter(([k]) => trainingKeys.has(k) || own.has(k) || !modelKeys.has(k))) as Partial<T>;
+}
+
 /** Describes a zod issue as "key: value is not allowed (allowed: ...)". */
 function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
   if (issue.code === "unrecognized_keys") {

@@ -8,7 +8,7 @@ import { batches, batchesPerEpoch, hostBatches } from "../data/loader.js";
 import type { Dataset, Split } from "../data/dataset.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { toRecords, fromRecords } from "../nn/tree.js";
-import type { RunConfig } from "./config.js";
+import { savedConfig, type RunConfig } from "./config.js";
 import { makeEvalStep, makeOptimizer, splitBuffers, singleThreadRunner, type StepRunner } from "./step.js";
 import type { Optimizer } from "../optim/index.js";
 import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
@@ -143,7 +143,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     store!.keepMetricsUpTo(state.epoch);
   }
   // The configuration in force (a resume may have extended the epochs or changed the learning rate).
-  store?.writeConfig({ ...config, version: PACKAGE_VERSION, data: dataInfo(data) });
+  store?.writeConfig(savedConfig({ ...config, version: PACKAGE_VERSION, data: dataInfo(data) }));
   if (!saved) {
     store?.resetMetrics();
     // Greedy pretraining (stacked-ae) happens once, before epoch 1; a resumed run has it in its checkpoint.

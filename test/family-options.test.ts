@@ -1,0 +1,78 @@
+// A family declares the options it reads (ModelFamily.options); a run's config.json keeps those and
+// the training keys, no other family's, and reading fills the rest with the defaults, so config.json
+// files written before (with every key) still load. The lists are checked against what each model
+// reads: its options go through a Proxy that records every key asked for while the model is built,
+// initialised, and runs its loss, encoder, decoder and sampler.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { init, np, keyFromSeed, refTree, disposeTree, type Array } from "../src/engine/index.js";
+import { modelFamilies } from "../src/models/registry.js";
+import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
+import { configKeys, resolveConfigSources, savedConfig } from "../src/train/config.js";
+import { loadModel, train } from "../src/index.js";
+
+await init();
+const info = { imageShape: [1, 28, 28] as [number, number, number], numClasses: 4 };
+
+/** The option keys a model of `family` reads with these options (every method it has, run once). */
+function keysRead(familyName: string, options: ModelOptions): Set<string> {
+  const read = new Set<string>();
+  const watched = new Proxy(options, { get(target, key) { if (typeof key === "string") read.add(key); return Reflect.get(target, key); } });
+  const family = modelFamilies.find((f) => f.name === familyName)!;
+  const model = family.create(watched, info);
+  const params = model.init(keyFromSeed(1));
+  const B = 4;
+  const batch = () => ({ x: np.zeros([B, 1, 28, 28]), labels: np.array([0, 1, 2, 3], { dtype: np.int32 }) });
+  const out = model.loss(refTree(params), batch(), keyFromSeed(2), { klWeight: np.array(1), temperature: np.array(1), training: true });
+  disposeTree(out);
+  const code = model.encode(refTree(params), batch());
+  if (model.family !== "vq-vae") {
+    model.decode(refTree(params), code, np.array([0, 1, 2, 3], { dtype: np.int32 })).dispose();
+    if (model.sample) model.sample(refTree(params), keyFromSeed(3), B, model.conditional ? np.array([0, 1, 2, 3], { dtype: np.int32 }) : undefined).dispose();
+  } else code.dispose();
+  (model.reconstruct(refTree(params), batch()) as Array).dispose();
+  disposeTree(params);
+  return read;
+}
+
+for (const family of modelFamilies) {
+  test(`${family.name}: the options its model reads are in its options list, for its defaults and every preset`, () => {
+    const declared = new Set<string>(family.options);
+    for (const preset of [undefined, ...Object.keys(family.presets)]) {
+      const config = resolveConfigSources({}, {}, { model: family.name, ...(preset ? family.presets[preset] : {}) });
+      const read = keysRead(family.name, config);
+      const missing = [...read].filter((k) => k in modelOptionsSchema.shape && !declared.has(k));
+      assert.deepEqual(missing, [], `${family.name}${preset ? ` (${preset})` : ""} reads ${missing.join(", ")} without declaring them`);
+    }
+  });
+}
+
+test("every preset is a valid configuration of its family (the schema checks its keys and values)", () => {
+  for (const family of modelFamilies) {
+    for (const [name, values] of Object.entries(family.presets)) {
+      for (const key of Object.keys(values)) assert.ok(configKeys.includes(key), `${family.name} preset ${name}: unknown key ${key}`);
+      assert.doesNotThrow(() => resolveConfigSources({}, {}, { model: family.name, ...values }), `${family.name} preset ${name}`);
+    }
+  }
+});
+
+test("a run's config.json holds its family's options and the training keys only; an older one with every key still loads", async () => {
+  const cvae = savedConfig(resolveConfigSources({}, {}, { model: "cvae" }));
+  for (const other of ["codebookSize", "sparsityTarget", "noise", "contractiveWeight", "categoricals", "convChannels"]) assert.ok(!(other in cvae), `cvae keeps ${other}`);
+  for (const own of ["latent", "hidden", "beta", "conditionalPrior", "epochs", "batchSize", "lr", "seed"]) assert.ok(own in cvae, `cvae drops ${own}`);
+  const dir = mkdtempSync(join(tmpdir(), "lk-family-options-"));
+  const run = join(dir, "run");
+  const r = await train({ model: "dae", epochs: 1, workers: 1, out: run, set: { evalIsSamples: 0, report: false, noiseLevel: 0.2, latent: 6, hidden: [32] } });
+  r.model.dispose();
+  const saved = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+  assert.equal(saved.noiseLevel, 0.2);
+  assert.ok(!("beta" in saved) && !("codebookSize" in saved) && !("iwSamples" in saved), "no other family's keys");
+  // the same run with every key written out, as before: it loads, and to the same model
+  writeFileSync(join(run, "config.json"), JSON.stringify({ ...resolveConfigSources({}, {}, { model: "dae", noiseLevel: 0.2, latent: 6, hidden: [32], epochs: 1 }), version: saved.version, data: saved.data }));
+  using old = await loadModel(run);
+  assert.equal(old.family, "dae");
+  assert.equal(old.codeDim, 6);
+});
