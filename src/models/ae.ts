@@ -13,6 +13,7 @@ import { Bernoulli } from "../distributions/index.js";
 import { sigmoid } from "../distributions/stable.js";
 import { mlpNets } from "./nets.js";
 import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { squaredError } from "./likelihood.js";
 import type { Batch, DataInfo, LossOutput, Model, ModelFamily, Params, PretrainStage } from "./types.js";
 
 /** The networks of a deterministic AE. */
@@ -60,7 +61,6 @@ export function outputMean(likelihood: ModelOptions["likelihood"], out: Array): 
 
 export function makeAutoencoder(spec: AutoencoderSpec): Model {
   const { options, info, nets, corrupt, penalty } = spec;
-  const flatDims = info.imageShape[0] * info.imageShape[1] * info.imageShape[2];
 
   const loss = (params: Params, batch: Batch, key: Array, ctx: { klWeight: Array; temperature: Array }): LossOutput => {
     ctx.klWeight.dispose();
@@ -100,8 +100,7 @@ export function makeAutoencoder(spec: AutoencoderSpec): Model {
     reconstruct,
     // Σ_pixels (x − g(f(x)))² per example: the clean input, never corrupted
     reconstructionError(params, batch) {
-      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
-      return np.square(xr.sub(batch.x)).reshape([-1, flatDims]).sum(-1);
+      return squaredError(reconstruct(params, { x: batch.x.ref, labels: batch.labels }), batch.x);
     },
     ...(spec.pretrainStages ? { pretrainStages: spec.pretrainStages } : {}),
   };

@@ -14,7 +14,8 @@
 // posterior mode (one-hot argmax). Per-unit KL for active units: KL(q_n‖U) = Σ_k [q_k log(K q_k) −
 // q_k + 1/K], each term ≥ 0 (the Σ of −q_k + 1/K is 0).
 import { np, jnn, lax, random, type Array } from "../engine/index.js";
-import { Bernoulli, Categorical, gaussianLikelihood, gumbelNoise, kl, type Distribution } from "../distributions/index.js";
+import { Categorical, gumbelNoise, kl, type Distribution } from "../distributions/index.js";
+import { pixelLikelihood, squaredError } from "./likelihood.js";
 import { mlpNets } from "./nets.js";
 import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
 import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
@@ -38,24 +39,14 @@ export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae")
   const N = options.categoricals, K = options.classes, NK = N * K;
   const [C, H, W] = info.imageShape;
   const nets = mlpNets(options, info, NK, 0, NK);
-  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+  const decoderLikelihood = pixelLikelihood(options, info);
 
   /** Encoder logits [B, N, K] of images x (consumed). */
   const logitsOf = (params: Params, x: Array): Array => nets.encoder(params, x).reshape([x.shape[0], N, K]);
 
   /** p(x|z) for z [M, N·K] (consumed). */
-  const likelihood = (params: Params, z: Array): Distribution => {
-    const out = nets.decoder(params, z);
-    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
-    const noise = learnedVariance ? { logVar: (params.logVar as Array).ref } : { variance: options.gaussianVariance as number };
-    return gaussianLikelihood(out, noise, { eventDims: 3 });
-  };
-  const decodeMean = (params: Params, z: Array): Array => {
-    const p = likelihood(params, z);
-    const m = p.mean;
-    p.dispose();
-    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
-  };
+  const likelihood = (params: Params, z: Array): Distribution => decoderLikelihood.of(params, nets.decoder(params, z));
+  const decodeMean = (params: Params, z: Array): Array => decoderLikelihood.meanImage(params, nets.decoder(params, z));
 
   /** KL(q‖U) per example [B] (the registry's closed form) from logits [B, N, K] (consumed). */
   const klUniform = (logits: Array): Array => {
@@ -118,9 +109,7 @@ export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae")
     probabilistic: true,
     conditional: false,
     init(key) {
-      const params = nets.init(key);
-      if (learnedVariance) params.logVar = np.zeros([C, H, W]);
-      return params;
+      return { ...nets.init(key), ...decoderLikelihood.init() };
     },
     loss(params, batch, key, ctx) {
       batch.labels?.dispose();
@@ -151,8 +140,7 @@ export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae")
     elbo,
     logImportanceWeights,
     reconstructionError(params, batch) {
-      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
-      return np.square(xr.sub(batch.x)).reshape([-1, C * H * W]).sum(-1);
+      return squaredError(reconstruct(params, { x: batch.x.ref, labels: batch.labels }), batch.x);
     },
   };
 }

@@ -11,10 +11,11 @@
 // comparable across batch sizes: the reported numbers are nats per example).
 import { np, jnn, lax, random, splitKey, writeOut, type Array } from "../engine/index.js";
 import {
-  Bernoulli, Normal, StandardNormal, gaussianLikelihood, klStandardNormalPerDim, type Distribution,
+  Normal, StandardNormal, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
 import type { Batch, DataInfo, ElboTerms, GaussianProposal, LossOutput, Model, Params, StepContext } from "./types.js";
 import type { ModelOptions } from "./options.js";
+import { pixelLikelihood, squaredError } from "./likelihood.js";
 
 /** The networks of a Gaussian-latent model; conditioning c is a one-hot [B, numClasses] or absent. */
 export type LatentNets = {
@@ -59,7 +60,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     throw new Error(`${spec.family} is conditional and needs a labelled data set`);
   }
   const classMeanPrior = conditional && options.conditionalPrior === "class-mean";
-  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
+  const decoderLikelihood = pixelLikelihood(options, info);
   if (objective === "iwae" && options.encoderNoise > 0) {
     throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
   }
@@ -95,21 +96,11 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
    */
   const likelihood = (params: Params, z: Array, c?: Array, written = false): Distribution => {
     const decoded = nets.decode(params, z, c);
-    const out = written ? writeOut(decoded) : decoded;
-    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
-    const noise = learnedVariance
-      ? { logVar: (params.logVar as Array).ref }
-      : { variance: options.gaussianVariance as number };
-    return gaussianLikelihood(out, noise, { eventDims: 3 });
+    return decoderLikelihood.of(params, written ? writeOut(decoded) : decoded);
   };
 
   /** Decoded mean images in [0, 1]. */
-  const decodeMean = (params: Params, z: Array, c?: Array): Array => {
-    const p = likelihood(params, z, c);
-    const m = p.mean;
-    p.dispose();
-    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
-  };
+  const decodeMean = (params: Params, z: Array, c?: Array): Array => decoderLikelihood.meanImage(params, nets.decode(params, z, c));
 
   const ref = (c?: Array) => c?.ref;
 
@@ -217,7 +208,6 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return out;
   };
 
-  const flatDims = C * H * W;
   return {
     family: spec.family,
     options,
@@ -231,7 +221,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       const params = nets.init(kNets);
       if (spec.penalty?.init) Object.assign(params, spec.penalty.init(kPrior.ref));
       if (classMeanPrior) params.priorMean = np.zeros([numClasses, d]);
-      if (learnedVariance) params.logVar = np.zeros([C, H, W]);
+      Object.assign(params, decoderLikelihood.init());
       kPrior.dispose();
       return params;
     },
@@ -272,8 +262,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       return { loc, logVar };
     },
     reconstructionError(params, batch) {
-      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
-      return np.square(xr.sub(batch.x)).reshape([-1, flatDims]).sum(-1);
+      return squaredError(reconstruct(params, { x: batch.x.ref, labels: batch.labels }), batch.x);
     },
   };
 }

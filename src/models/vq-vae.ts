@@ -9,7 +9,8 @@
 // [B, N], `decode` takes them back, and `sample` draws them from the prior over codes that is fitted
 // after training (code-prior.ts, saved in the run as prior.safetensors).
 import { np, jit, refTree, splitKey, type Array } from "../engine/index.js";
-import { Bernoulli, gaussianLikelihood, type Distribution } from "../distributions/index.js";
+import type { Distribution } from "../distributions/index.js";
+import { pixelLikelihood, squaredError } from "./likelihood.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import { LatentkitError } from "../io/errors.js";
 import { activationSpec, pixels } from "./nets.js";
@@ -61,22 +62,11 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
   const priorConfig: CodePriorConfig = {
     N, K, kind: options.codePrior, hidden: options.priorHidden, epochs: options.priorEpochs, batchSize: 100, lr: 1e-3, seed: 0,
   };
-  const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
-  const flat = pixels(info);
+  const decoderLikelihood = pixelLikelihood(options, info);
 
-  /** p(x|z_q): Bernoulli on logits, or Gaussian; events are whole images. */
-  const likelihood = (params: Params, zq: Array): Distribution => {
-    const out = nets.decode(params, zq);
-    if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });
-    const noise = learnedVariance ? { logVar: (params.logVar as Array).ref } : { variance: options.gaussianVariance as number };
-    return gaussianLikelihood(out, noise, { eventDims: 3 });
-  };
-  const meanImage = (params: Params, zq: Array): Array => {
-    const p = likelihood(params, zq);
-    const m = p.mean;
-    p.dispose();
-    return options.likelihood === "gaussian" ? np.clip(m, 0, 1) : m;
-  };
+  /** p(x|z_q) (likelihood.ts) and its mean image, from code vectors [B, N, D] (consumed). */
+  const likelihood = (params: Params, zq: Array): Distribution => decoderLikelihood.of(params, nets.decode(params, zq));
+  const meanImage = (params: Params, zq: Array): Array => decoderLikelihood.meanImage(params, nets.decode(params, zq));
   /** Nearest-code indices [B, N] int32 of images x (consumed). */
   const codesOf = (params: Params, x: Array): Array => {
     const B = x.shape[0];
@@ -99,9 +89,7 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
     conditional: false,
     init(key) {
       const [kn, kq] = splitKey(key);
-      const params: Params = { ...nets.init(kn), ...initQuantizer(kq, vq) };
-      if (learnedVariance) params.logVar = np.zeros([...info.imageShape]);
-      return params;
+      return { ...nets.init(kn), ...initQuantizer(kq, vq), ...decoderLikelihood.init() };
     },
     loss(params, batch, key, ctx) {
       ctx.klWeight.dispose();
@@ -143,8 +131,7 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
       return decodeCodes(params, codes);
     },
     reconstructionError(params, batch) {
-      const xr = reconstruct(params, { x: batch.x.ref, labels: batch.labels });
-      return np.square(xr.sub(batch.x)).reshape([-1, flat]).sum(-1);
+      return squaredError(reconstruct(params, { x: batch.x.ref, labels: batch.labels }), batch.x);
     },
     fitPrior(params, data, key, log) {
       const codes = jit((p: Params, x: Array) => codesOf(p, x));
