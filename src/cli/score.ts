@@ -3,22 +3,29 @@
 import type { Command } from "commander";
 import { openRun } from "../train/run.js";
 import { scoreExamples } from "../eval/scores.js";
+import { scoreInWorkers, defaultWorkers, PARALLEL_EVAL_WORK } from "../api/evaluate.js";
 import { disposeTree } from "../engine/index.js";
 import { intOption, say } from "./common.js";
 import { examplesProgress } from "../train/progress.js";
 import { readRunInput, outFormat, writeCsv, float32Text, type InputFlags } from "./encode.js";
 
-type ScoreFlags = InputFlags & { out: string; isSamples: number; elboSamples: number; batchSize: number; seed: number; best?: boolean; quiet?: boolean };
+type ScoreFlags = InputFlags & { out: string; isSamples: number; elboSamples: number; batchSize: number; seed: number; best?: boolean; quiet?: boolean; workers?: number };
 
 export async function scoreCommand(runDir: string, flags: ScoreFlags): Promise<void> {
   outFormat(flags.out, [".csv"]);
   const run = await openRun(runDir, flags.best ? "best" : "last");
   try {
     const split = await readRunInput(run, flags);
-    const s = scoreExamples(run.model, run.params, split, {
+    const opts = {
       isSamples: flags.isSamples, elboSamples: flags.elboSamples, batchSize: flags.batchSize, seed: flags.seed, binarize: run.config.binarize,
       onProgress: examplesProgress("score", { quiet: flags.quiet }),
-    });
+    };
+    // Shards over worker threads (each its own engine): --workers N, by default every core for long work.
+    const work = split.n * Math.max(1, run.model.probabilistic ? flags.isSamples + flags.elboSamples : 1);
+    const workers = flags.workers ?? (work >= PARALLEL_EVAL_WORK ? defaultWorkers() : 1);
+    const s = workers > 1
+      ? await scoreInWorkers({ runDir, which: flags.best ? "best" : "last" }, split, opts, workers)
+      : scoreExamples(run.model, run.params, split, opts);
     const columns: [string, (i: number) => string][] = [["index", (i) => String(i)]];
     if (s.labels) columns.push(["label", (i) => String(s.labels![i])]);
     columns.push(["recon_error", (i) => float32Text(s.recon_error[i])]);
@@ -44,6 +51,7 @@ export function registerScore(program: Command): void {
     .option("--seed <n>", "random seed of the ELBO and IS estimates", intOption("--seed", 0), 0)
     .option("--data-dir <dir>", "where named data sets are looked for")
     .option("--best", "use the best checkpoint instead of the last")
+    .option("--workers <n>", "threads the examples are sharded over, each with its own engine (default: every core when the work is long; shard i draws from seed + i)", intOption("--workers", 1))
     .option("--quiet", "no progress lines on stderr")
     .action(scoreCommand);
 }
