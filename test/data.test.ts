@@ -23,7 +23,7 @@ import { listDatasets } from "../src/data/list.js";
 import { DATA_DIR, hasData, needsData } from "./helpers/data.js";
 
 // Tests of the real sets skip (naming the set) when $LATENTKIT_DATA does not hold them.
-const DATA = DATA_DIR ?? "/nonexistent";
+const DATA = path.resolve(DATA_DIR ?? "/nonexistent"); // the registry reports absolute paths, whatever LATENTKIT_DATA was
 await init();
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latentkit-data-"));
