@@ -62,7 +62,7 @@ export function featureClassifier(data: Dataset, log: (line: string) => void = (
     classifier = { ...shape, params: fromRecords(tensorsToRecords(saved.tensors)) as unknown as MlpParams };
     accuracy = saved.metadata.test_accuracy;
   } else {
-    log(`training the feature classifier of ${data.name} on ${source} (once; cached in ${file})`);
+    log(`training the feature classifier of ${data.name}${source === data.name ? "" : ` on ${source}`} (once; cached in ${file})`);
     classifier = trainClassifier(train, numClasses, { ...FEATURES, conv: [...FEATURES.conv], hidden: [...FEATURES.hidden] });
     accuracy = test?.labels ? classifierAccuracy(classifier, test).toFixed(4) : "unknown (no held-out labelled split)";
     mkdirSync(cacheDir(), { recursive: true });
