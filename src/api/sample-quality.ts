@@ -94,8 +94,8 @@ export async function sampleQuality(model: TrainedModel, real: Split, data: Data
   // conditional models: the labels spread evenly over the classes
   const K = model.numClasses ?? 0;
   const generated = model.conditional
-    ? await model.sample(Math.ceil(samples / K), { labels: Array.from({ length: K }, (_, k) => k), seed: opts.seed ?? 0, batchSize: 200 })
-    : await model.sample(samples, { seed: opts.seed ?? 0, batchSize: 200 });
+    ? await model.sample(Math.ceil(samples / K), { labels: Array.from({ length: K }, (_, k) => k), seed: opts.seed ?? 0, batchSize: 100 })
+    : await model.sample(samples, { seed: opts.seed ?? 0, batchSize: 100 }); // batches of 100 bound the peak memory of a code prior's position-by-position sampling
   const nG = generated.shape[0];
   const realImages = Float32Array.from(real.pixels, (v) => v * real.scale);
   const fg = featuresOf(classifier, generated.data, nG), fr = featuresOf(classifier, realImages, real.n);

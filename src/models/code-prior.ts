@@ -54,7 +54,11 @@ export function makeCodePrior(config: CodePriorConfig) {
     let h = onehot.reshape([B, N * K]);
     ms.forEach((m, i) => {
       const layer = made[String(2 * i)];
-      h = linear({ weight: layer.weight.ref.mul(m.ref), bias: layer.bias!.ref }, h);
+      // linear borrows its parameters: the masked weight made here is disposed here (it leaked
+      // 2 × N·K·hidden floats per call, and sampling calls it N times: out of memory at 1,000 samples)
+      const masked = layer.weight.ref.mul(m.ref);
+      h = linear({ weight: masked, bias: layer.bias }, h);
+      masked.dispose();
       if (i < ms.length - 1) h = jnn.relu(h);
     });
     return h.reshape([B, N, K]);
