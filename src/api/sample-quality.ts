@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { LatentkitError } from "../io/errors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
+import { makeSplit, sliceSplit, type Dataset, type Split } from "../data/dataset.js";
 import { loadDatasetSync } from "../data/registry.js";
 import { trainClassifier, classifierAccuracy, classifierFeatures, type Classifier } from "../eval/classifier.js";
 import { frechetDistance, precisionRecall } from "../eval/sample-quality.js";
@@ -45,8 +45,15 @@ function classifierTrainingSet(data: Dataset, dataDir?: string): { train: Split;
     throw new LatentkitError(`--sample-quality: ${data.name} has no labels; its feature classifier trains on ${standIn}, whose labelled images are missing (${other.missing?.join(", ") ?? "no files"})`);
   }
   const thresholded = (s: Split) => makeSplit(Uint8Array.from(s.pixels, (v) => (v * s.scale > 0.5 ? 1 : 0)), s.imageShape, { labels: s.labels });
-  const held = other.splits.train && other.splits.test ? thresholded(other.splits.test) : undefined;
-  return { train: thresholded(split), test: held, numClasses: other.numClasses, source: `${standIn} ${other.splits.train ? "train" : "test"} images thresholded at 0.5 (${data.name} has no labels)` };
+  if (other.splits.train && other.splits.test) {
+    return { train: thresholded(other.splits.train), test: thresholded(other.splits.test), numClasses: other.numClasses, source: `${standIn} train images thresholded at 0.5 (${data.name} has no labels)` };
+  }
+  // only the stand-in's test images: its first 80% train the classifier, the rest measure its accuracy
+  const cut = Math.floor(split.n * 0.8);
+  return {
+    train: thresholded(sliceSplit(split, 0, cut)), test: thresholded(sliceSplit(split, cut, split.n)), numClasses: other.numClasses,
+    source: `the first ${cut} ${standIn} test images thresholded at 0.5 (${data.name} has no labels)`,
+  };
 }
 
 /** The data set's feature classifier: from the cache, or trained now on its training split and cached. */
