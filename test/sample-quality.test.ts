@@ -121,3 +121,26 @@ test("eval --sample-quality --json: FID, precision, recall, samples and what the
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /model ae: has no prior to sample from/);
 });
+
+test("binarized-mnist has no labels: its feature classifier trains on MNIST's labelled images, thresholded, and reports its accuracy on held-out ones",
+  { skip: (await import("./helpers/data.js")).needsData("binarized-mnist", "mnist") }, async () => {
+    await init();
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { featureClassifier } = await import("../src/api/sample-quality.js");
+    const { loadDatasetSync } = await import("../src/data/registry.js");
+    const { DATA_DIR } = await import("./helpers/data.js");
+    const saved = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), "lk-standin-"));
+    try {
+      const data = loadDatasetSync("binarized-mnist", { dataDir: DATA_DIR, splits: ["test"] });
+      const lines: string[] = [];
+      const { description } = featureClassifier(data, (l) => lines.push(l), DATA_DIR);
+      assert.match(lines.join("\n"), /on the first 8000 mnist test images thresholded at 0\.5/);
+      const accuracy = Number(/test accuracy ([0-9.]+)/.exec(description)![1]);
+      assert.ok(accuracy > 0.9, `held-out accuracy of the stand-in classifier: ${accuracy}`);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+    }
+  });
