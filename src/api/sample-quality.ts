@@ -103,9 +103,25 @@ export async function sampleQuality(model: TrainedModel, real: Split, data: Data
   const generated = model.conditional
     ? await model.sample(Math.ceil(samples / K), { labels: Array.from({ length: K }, (_, k) => k), seed: opts.seed ?? 0, batchSize: 100 })
     : await model.sample(samples, { seed: opts.seed ?? 0, batchSize: 100 }); // batches of 100 bound the peak memory of a code prior's position-by-position sampling
-  const nG = generated.shape[0];
+  return compareImages(classifier, description, generated.data, generated.shape[0], real);
+}
+
+/** FID and precision/recall of n images (flat, values in [0, 1]) against the real split, in the classifier's features. */
+function compareImages(classifier: Classifier, description: string, images: Float32Array, n: number, real: Split): SampleQuality {
   const realImages = Float32Array.from(real.pixels, (v) => v * real.scale);
-  const fg = featuresOf(classifier, generated.data, nG), fr = featuresOf(classifier, realImages, real.n);
-  const { precision, recall } = precisionRecall(fg, nG, fr, real.n);
-  return { fid: frechetDistance(fg, nG, fr, real.n), precision, recall, samples: nG, features: description };
+  const fg = featuresOf(classifier, images, n), fr = featuresOf(classifier, realImages, real.n);
+  const { precision, recall } = precisionRecall(fg, n, fr, real.n);
+  return { fid: frechetDistance(fg, n, fr, real.n), precision, recall, samples: n, features: description };
+}
+
+/**
+ * The same measures for n real training images in place of samples: what a perfect generator would
+ * score against this test split (FID is not 0 for two finite samples of one distribution).
+ */
+export function referenceQuality(data: Dataset, real: Split, n: number, dataDir?: string): SampleQuality {
+  const train = data.splits.train;
+  if (!train) throw new LatentkitError(`${data.name}: no training split to take reference images from`);
+  const { classifier, description } = featureClassifier(data, () => {}, dataDir);
+  const m = Math.min(n, train.n);
+  return compareImages(classifier, description, Float32Array.from(train.pixels.subarray(0, m * classifier.pixels), (v) => v * train.scale), m, real);
 }
