@@ -11,7 +11,7 @@
 // comparable across batch sizes: the reported numbers are nats per example).
 import { np, jnn, lax, random, splitKey, writeOut, type Array } from "../engine/index.js";
 import {
-  Normal, StandardNormal, klStandardNormalPerDim, type Distribution,
+  Normal, StandardNormal, kl, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
 import type { Batch, DataInfo, ElboTerms, GaussianProposal, LossOutput, Model, Params, StepContext } from "./types.js";
 import type { ModelOptions } from "./options.js";
@@ -109,8 +109,12 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
   const klTerms = (params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array } => {
     let perDim: Array;
     if (classMeanPrior && c) {
-      const logVar = np.broadcastTo(q.logScale.ref.mul(2), q.shape);
-      perDim = np.square(q.loc.ref.sub(classMean(params, c))).add(np.exp(logVar.ref)).sub(logVar).sub(1).mul(0.5);
+      // through the KL registry (Normal‖Normal), per dimension: both factorised with no event dims
+      const qDim = Normal.fromLogVar(q.loc.ref, np.broadcastTo(q.logScale.ref.mul(2), q.shape), { eventDims: 0 });
+      const pDim = new Normal(classMean(params, c), 1, { eventDims: 0 });
+      perDim = kl(qDim, pDim);
+      qDim.dispose();
+      pDim.dispose();
     } else {
       c?.dispose();
       perDim = klStandardNormalPerDim(q);
