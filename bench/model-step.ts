@@ -30,7 +30,7 @@ for (let i = 0; i <= STEPS; i++) {
   const [next, k] = splitKey(key);
   key = next;
   const t0 = process.cpuUsage();
-  const out = step(params, state, fromData(x, [B, 1, 28, 28]), np.zeros([B], { dtype: np.int32 }), k, np.array(1e-3), np.array(1), np.array(1));
+  const out = step(params, state, { x: fromData(x, [B, 1, 28, 28]), labels: np.zeros([B], { dtype: np.int32 }) }, k, np.array(1e-3), { klWeight: np.array(1), temperature: np.array(1) });
   toNumber(out.loss);
   const t = process.cpuUsage(t0);
   if (i > 0) times.push((t.user + t.system) / 1000); // the first step compiles

@@ -51,8 +51,7 @@ function fit(model: Model, steps: number, { seed = 0, lr = 2e-3, batchSize = 100
       if (done++ >= steps) { b.x.dispose(); b.y?.dispose(); break; }
       const [next, k] = splitKey(key);
       key = next;
-      const out = step(params, opt, b.x, b.y ?? np.zeros([batchSize], { dtype: np.int32 }), k,
-        np.array(lr), np.array(1), np.array(1));
+      const out = step(params, opt, { x: b.x, labels: b.y ?? np.zeros([batchSize], { dtype: np.int32 }) }, k, np.array(lr), ctx());
       // reading the loss waits for the step (without it, jax-js queues work and slows down)
       assert.ok(Number.isFinite(toNumber(out.loss)));
       disposeTree([out.gradNorm, out.metrics]);

@@ -150,7 +150,7 @@ test("training steps lower the loss, with relaxed and with straight-through hard
     for (const b of batches(split, { batchSize: 64, seed: 0, dropLast: true, limit: 64 * 40 })) {
       const [next, k] = splitKey(key);
       key = next;
-      const out = step(params, opt, b.x, np.zeros([64], { dtype: np.int32 }), k, np.array(2e-3), np.array(1), np.array(0.7));
+      const out = step(params, opt, { x: b.x, labels: np.zeros([64], { dtype: np.int32 }) }, k, np.array(2e-3), { klWeight: np.array(1), temperature: np.array(0.7) });
       losses.push(toNumber(out.loss));
       disposeTree([out.gradNorm, out.metrics]);
       params = out.params;

@@ -361,7 +361,7 @@ function fit(model: Model, split: Split, { epochs, batchSize = 100, lr = 1e-3, s
     for (const b of batches(split, { batchSize, seed, epoch, dropLast: true })) {
       const [next, k] = splitKey(key);
       key = next;
-      const out = step(params, state, b.x, b.y!, k, scalar(lr), scalar(1), scalar(1));
+      const out = step(params, state, { x: b.x, labels: b.y! }, k, scalar(lr), { klWeight: scalar(1), temperature: scalar(1) });
       params = out.params;
       state = out.optState as typeof state;
       toNumber(out.loss); // a read each step keeps the engine's queue of pending work short

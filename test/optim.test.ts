@@ -284,3 +284,28 @@ test("a jitted training step (loss, grad, clip, Adam) on a tiny MLP regression r
   disposeTree([params, state, x, y]);
   step.dispose();
 });
+
+// ---------------------------------------------------------------- the gradient step every training loop is built from
+
+test("makeGradientStep: one SGD step on ½‖θ − c‖² moves θ by lr·(θ − c), reports ‖θ − c‖, clips it, and returns aux", () => {
+  const c = [1, -2, 3];
+  const objective = (p: { theta: Tensor }, target: Tensor) => {
+    const r = p.theta.sub(target);
+    return { loss: np.square(r.ref).sum().mul(0.5), aux: { residual: r } };
+  };
+  const theta = [4, 2, -1]; // θ − c = [3, 4, −4], ‖θ − c‖ = √41
+  for (const clipNorm of [null, 1]) {
+    const step = optim.makeGradientStep(objective, optim.sgd({ momentum: 0 }), { clipNorm });
+    const state = optim.sgd({ momentum: 0 }).init({ theta: np.array(theta) });
+    const out = step({ theta: np.array(theta) }, state, np.array(0.1), np.array(c));
+    const g = theta.map((t, i) => t - c[i]);
+    const norm = Math.hypot(...g);
+    const scale = clipNorm === null ? 1 : Math.min(1, clipNorm / norm);
+    assertClose(toData(out.params.theta) as Float32Array, theta.map((t, i) => t - 0.1 * scale * g[i]), { atol: 1e-6 });
+    assertClose([toNumber(out.gradNorm)], [norm], { atol: 1e-5 });
+    assertClose([toNumber(out.loss)], [0.5 * norm * norm], { atol: 1e-4 });
+    assertClose(toData(out.aux.residual) as Float32Array, g, { atol: 1e-6 });
+    disposeTree(out.state);
+    step.dispose();
+  }
+});

@@ -139,8 +139,8 @@ for (const [name, sets] of Object.entries(CASES)) {
     disposeTree(out.aux);
     const optimizer = makeOptimizer({ ...config, lr });
     const step = makeTrainStep(model, optimizer, null);
-    const stepped = step(refTree(params), optimizer.init(splitBuffers(params).trainable), np.array(x, { shape: [B, 1, 28, 28] }), labelArray(), key,
-      np.array(lr), np.array(klWeight), np.array(temperature));
+    const stepped = step(refTree(params), optimizer.init(splitBuffers(params).trainable), { x: np.array(x, { shape: [B, 1, 28, 28] }), labels: labelArray() }, key,
+      np.array(lr), { klWeight: np.array(klWeight), temperature: np.array(temperature) });
     const r = spawnSync(PYTHON, ["-c", PARITY, project, work, String(lr), String(klWeight), String(temperature)], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!);

@@ -274,14 +274,14 @@ for (const [family, extra] of [
     const labels = () => labelsOf([0, 1, 2, 3, 4, 5, 6, 7]);
 
     const evalStep = makeEvalStep(model);
-    const ev = evalStep(params, images(B, 1), labels(), keyFromSeed(1), scalar(1), scalar(1));
+    const ev = evalStep(params, { x: images(B, 1), labels: labels() }, keyFromSeed(1), ctx());
     assert.ok(Number.isFinite(toNumber(ev.loss)));
     disposeTree(ev.metrics);
     for (const [k, v] of Object.entries(flattenParams(params as any))) assert.deepEqual(toData(v.ref), before[k], `eval step changed ${k}`);
 
     const optimizer = adam();
     const step = makeTrainStep(model, optimizer, null);
-    const out = step(refTree(params), optimizer.init(params), images(B, 1), labels(), keyFromSeed(1), scalar(1e-3), scalar(1), scalar(1));
+    const out = step(refTree(params), optimizer.init(params), { x: images(B, 1), labels: labels() }, keyFromSeed(1), scalar(1e-3), ctx());
     assert.ok(Number.isFinite(toNumber(out.loss)));
     for (const [k, v] of Object.entries(flattenParams(out.params as any))) {
       const a = toData(v.ref), b0 = before[k];

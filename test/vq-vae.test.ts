@@ -163,7 +163,7 @@ function fit(model: Model, steps: number, optimizer = adam(), lr = 2e-3) {
     if (losses.length >= steps) { b.x.dispose(); continue; }
     const [next, k] = splitKey(key);
     key = next;
-    const out = step(params, opt, b.x, np.zeros([64], { dtype: np.int32 }), k, np.array(lr), np.array(1), np.array(1));
+    const out = step(params, opt, { x: b.x, labels: np.zeros([64], { dtype: np.int32 }) }, k, np.array(lr), { klWeight: np.array(1), temperature: np.array(1) });
     losses.push(toNumber(out.loss));
     disposeTree([out.gradNorm, out.metrics]);
     params = out.params;

@@ -5,10 +5,10 @@
 import type { Command } from "commander";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { init, np, keyFromSeed, splitKey, toNumber, disposeTree } from "../engine/index.js";
+import { init, keyFromSeed, splitKey, toNumber, disposeTree } from "../engine/index.js";
 import { resolveConfig, createModel } from "../train/run.js";
-import { makeOptimizer, makeTrainStep, singleThreadRunner } from "../train/step.js";
-import { countFlops } from "../engine/flops.js";
+import { makeOptimizer, singleThreadRunner, stepFlops } from "../train/step.js";
+import { scalarsAt } from "../models/scheduled.js";
 import { wasmBoundGflops } from "../engine/wasm-bound.js";
 import { train } from "../api/node.js";
 import { evaluateInWorkers } from "../api/evaluate.js";
@@ -52,7 +52,7 @@ async function latentkitStepMs(c: Case, rounds: number, workers: number): Promis
   const run = async () => {
     const [next, k] = splitKey(key);
     key = next;
-    const out = await runner.run(params, optState, batch, k, 1e-3, 1, 1);
+    const out = await runner.run(params, optState, batch, k, 1e-3, scalarsAt(config, 0, 1));
     params = out.params;
     optState = out.optState;
     toNumber(out.loss); // wait for the step to finish
@@ -109,11 +109,7 @@ async function stepGflop(c: Case): Promise<number> {
   await init();
   const config = resolveConfig({ flags: { preset: c.preset } });
   const model = createModel(config, { imageShape: [1, 28, 28], numClasses: 10 });
-  const optimizer = makeOptimizer(config);
-  const params = model.init(keyFromSeed(0));
-  const flops = countFlops(makeTrainStep(model, optimizer, null), params, optimizer.init(params), np.zeros([c.batch, 1, 28, 28]),
-    np.zeros([c.batch], { dtype: np.int32 }), keyFromSeed(1), np.array(1e-3), np.array(1), np.array(1));
-  return flops / 1e9;
+  return stepFlops(model, makeOptimizer(config), c.batch) / 1e9;
 }
 
 /**

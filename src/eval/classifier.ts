@@ -4,11 +4,11 @@
 //   loss = mean_batch( −log softmax(f(x))_y )      (cross-entropy)
 //
 // by Adam in one jitted step. It knows nothing of the generative model it judges.
-import { jit, valueAndGrad, np, jnn, keyFromSeed, refTree, disposeTree, toData, toNumber, type Array } from "../engine/index.js";
+import { np, jnn, keyFromSeed, refTree, disposeTree, toData, toNumber, type Array } from "../engine/index.js";
 import { batches } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
-import { adam } from "../optim/index.js";
+import { adam, lrArray, makeGradientStep } from "../optim/index.js";
 import type { Model, Params } from "../models/types.js";
 import { convEncoder } from "../models/conv-nets.js";
 import type { ImageShape } from "../data/dataset.js";
@@ -74,14 +74,12 @@ export function trainClassifier(split: Split, numClasses: number, opts: Classifi
     params = initMlp(keyFromSeed(seed), [pixels, ...hidden, numClasses]);
   }
   let state = optimizer.init(params);
-  const step = jit((p: MlpParams, s: unknown, x: Array, y: Array) => {
-    const [loss, grads] = valueAndGrad((q: MlpParams) => crossEntropy({ params: q, numClasses, pixels, ...shape }, x, y))(refTree(p));
-    const next = optimizer.update(grads, s as any, p, lr);
-    return { params: next.params, state: next.state, loss };
-  });
+  const step = makeGradientStep((q: MlpParams, x: Array, y: Array) =>
+    ({ loss: crossEntropy({ params: q, numClasses, pixels, ...shape }, x, y), aux: {} }), optimizer);
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (const b of batches(split, { batchSize, seed, epoch, dropLast: true, limit })) {
-      const out = step(params, state, b.x, b.y!);
+      const out = step(params, state, lrArray(lr), b.x, b.y!);
+      out.gradNorm.dispose();
       params = out.params as MlpParams;
       state = out.state as typeof state;
       toNumber(out.loss); // reading a value each step keeps jax-js's queue of pending work from growing

@@ -20,8 +20,8 @@
 //
 // so the refined estimate bounds the same quantity, only tighter. It bypasses the encoder and says
 // nothing about it: the ELBO that `eval` reports stays the encoder's.
-import { jit, jnn, lax, valueAndGrad, refTree, disposeTree, toNumber, type Array } from "../engine/index.js";
-import { adam, lrArray, type AdamState } from "../optim/index.js";
+import { jit, jnn, lax, refTree, disposeTree, toNumber, type Array } from "../engine/index.js";
+import { adam, lrArray, makeGradientStep, type AdamState } from "../optim/index.js";
 import type { GaussianProposal, Model, Params } from "../models/types.js";
 
 export type RefineOptions = {
@@ -48,26 +48,23 @@ export function proposalRefiner(model: Model, { steps, samples = 16, lr = 1e-2, 
   // one Adam step on the surrogate whose gradient is −Σ_b ∇ bound(x_b; r_b): the examples do not
   // interact, so Adam (elementwise) moves each example's (μ, log σ²) on its own bound. The rate
   // follows a cosine from lr to 0 over the T steps, so the last steps average out gradient noise.
-  const step = jit((p: Params, r: GaussianProposal, s: AdamState, x: Array, y: Array, key: Array, rate: Array) => {
-    const surrogate = (q: GaussianProposal) => {
-      const logW = model.logImportanceWeights!(p, { x, labels: y }, key, samples, { loc: q.loc, logVar: q.logVar }, true); // [s, B]
-      if (objective === "elbo") return logW.mean(0).sum().neg();
-      const wNorm = lax.stopGradient(jnn.softmax(logW.ref, 0)); // w̃_i, per example
-      return wNorm.ref.mul(wNorm).mul(logW).sum().neg();
-    };
-    const [loss, grads] = valueAndGrad(surrogate)(refTree(r));
-    const next = optimizer.update(grads, s, r, rate);
-    return { proposal: next.params, state: next.state, loss };
-  });
+  const surrogate = (q: GaussianProposal, p: Params, x: Array, y: Array, key: Array) => {
+    const logW = model.logImportanceWeights!(p, { x, labels: y }, key, samples, { loc: q.loc, logVar: q.logVar }, true); // [s, B]
+    if (objective === "elbo") return { loss: logW.mean(0).sum().neg(), aux: {} };
+    const wNorm = lax.stopGradient(jnn.softmax(logW.ref, 0)); // w̃_i, per example
+    return { loss: wNorm.ref.mul(wNorm).mul(logW).sum().neg(), aux: {} };
+  };
+  const step = makeGradientStep(surrogate, optimizer);
   return {
     /** The refined proposal for a batch; params borrowed, x, y and nextKey's keys consumed. */
     refine(params: Params, x: Array, y: Array, nextKey: () => Array): GaussianProposal {
       let r = start(refTree(params), x.ref, y.ref);
       let state = optimizer.init(r);
       for (let t = 0; t < steps; t++) {
-        const out = step(refTree(params), r, state, x.ref, y.ref, nextKey(), lrArray(rateAt(t)));
-        r = out.proposal;
-        state = out.state;
+        const out = step(r, state, lrArray(rateAt(t)), refTree(params), x.ref, y.ref, nextKey());
+        out.gradNorm.dispose();
+        r = out.params;
+        state = out.state as AdamState;
         toNumber(out.loss); // keeps jax-js's queue of pending work short
       }
       disposeTree(state);
@@ -77,7 +74,7 @@ export function proposalRefiner(model: Model, { steps, samples = 16, lr = 1e-2, 
     },
     dispose() {
       (start as { dispose?: () => void }).dispose?.();
-      (step as { dispose?: () => void }).dispose?.();
+      step.dispose();
     },
   };
 }

@@ -62,9 +62,7 @@ export function outputMean(likelihood: ModelOptions["likelihood"], out: Array): 
 export function makeAutoencoder(spec: AutoencoderSpec): Model {
   const { options, info, nets, corrupt, penalty } = spec;
 
-  const loss = (params: Params, batch: Batch, key: Array, ctx: { klWeight: Array; temperature: Array }): LossOutput => {
-    ctx.klWeight.dispose();
-    ctx.temperature.dispose();
+  const loss = (params: Params, batch: Batch, key: Array): LossOutput => {
     batch.labels?.dispose();
     const x = batch.x;
     const input = corrupt ? corrupt(x.ref, key) : (key.dispose(), x.ref);

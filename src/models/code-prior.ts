@@ -8,10 +8,10 @@
 //
 // Trained by maximum likelihood (Adam, mean over the batch of −log p(k) in nats per example).
 // Tree: { logits: [N, K] } (independent) or { made: { "0": {weight, bias}, "2": ... } }.
-import { np, jnn, jit, random, valueAndGrad, splitKey, fromData, disposeTree, refTree, toNumber, type Array } from "../engine/index.js";
+import { np, jnn, jit, random, splitKey, fromData, disposeTree, refTree, toNumber, type Array } from "../engine/index.js";
 import { initMlp, type MlpParams } from "../nn/mlp.js";
 import { linear } from "../nn/linear.js";
-import { adam } from "../optim/index.js";
+import { adam, lrArray, makeGradientStep } from "../optim/index.js";
 import { permutation } from "../data/prng.js";
 import type { Params } from "./types.js";
 
@@ -150,12 +150,8 @@ export function fitCodePrior(
   let prior = model.init(initKey);
   const opt = adam();
   let state = opt.init(prior);
-  const nllOf = (pr: Params, c: Array) => model.logProb(pr, c).mean().neg();
-  const step = jit((pr: Params, st: any, c: Array, lr: Array) => {
-    const [loss, grads] = valueAndGrad(nllOf)(pr, c);
-    const up = opt.update(grads, st, pr, lr);
-    return { prior: up.params, state: up.state, loss };
-  });
+  // −log p(k) per example, averaged over the batch
+  const step = makeGradientStep((pr: Params, c: Array) => ({ loss: model.logProb(pr, c).mean().neg(), aux: {} }), opt);
   const bs = Math.min(batchSize, n);
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     const order = permutation(n, config.seed, epoch);
@@ -163,11 +159,10 @@ export function fitCodePrior(
     for (let s = 0; s + bs <= n; s += bs) {
       const batch = new Int32Array(bs * N);
       for (let r = 0; r < bs; r++) batch.set(codes.subarray(order[s + r] * N, order[s + r] * N + N), r * N);
-      const out = step(refTree(prior), refTree(state), np.array(batch, { dtype: np.int32 }).reshape([bs, N]), np.array(config.lr));
-      disposeTree(prior);
-      disposeTree(state);
-      prior = out.prior as Params;
-      state = out.state;
+      const out = step(prior, state, lrArray(config.lr), np.array(batch, { dtype: np.int32 }).reshape([bs, N]));
+      out.gradNorm.dispose();
+      prior = out.params;
+      state = out.state as typeof state;
       sum += toNumber(out.loss);
       steps++;
     }

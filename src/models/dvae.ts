@@ -115,12 +115,12 @@ export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae")
       batch.labels?.dispose();
       const B = batch.x.shape[0];
       const logits = logitsOf(params, batch.x.ref);
-      const z = gumbelSoftmax(logits.ref, ctx.temperature, key, options.hardSamples).reshape([B, NK]);
+      const z = gumbelSoftmax(logits.ref, ctx.temperature.ref, key, options.hardSamples).reshape([B, NK]);
       const px = likelihood(params, z);
       const recon = px.logProb(batch.x).neg().mean();
       px.dispose();
       const klMean = klUniform(logits).mean();
-      const loss = recon.ref.add(klMean.ref.mul(ctx.klWeight));
+      const loss = recon.ref.add(klMean.ref.mul(ctx.klWeight.ref));
       return { loss, metrics: { recon, kl: klMean } };
     },
     encode(params, batch) {

@@ -179,8 +179,6 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   const loss = (params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput => {
     if (objective === "iwae") {
-      ctx.klWeight.dispose();
-      ctx.temperature.dispose();
       const k = options.iwSamples;
       const logW = logImportanceWeights(params, batch, key, k); // [k, B]
       // IWAE_k = log-mean-exp over the k samples, per example
@@ -189,7 +187,6 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       const iwaeBound = bound.mean();
       return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
     }
-    ctx.temperature.dispose();
     const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise : 0, spec.penalty);
     // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
     const klObjective = options.freeBits > 0
@@ -197,7 +194,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       : (klPerDim!.dispose(), klB.ref.mean());
     const reconMean = recon.mean();
     const klMean = klB.mean();
-    let lossValue = reconMean.ref.add(klObjective.mul(ctx.klWeight));
+    let lossValue = reconMean.ref.add(klObjective.mul(ctx.klWeight.ref));
     if (extra) lossValue = lossValue.add(extra.value);
     return { loss: lossValue, metrics: { recon: reconMean, kl: klMean, ...(extra?.metrics ?? {}) } };
   };

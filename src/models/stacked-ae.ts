@@ -39,10 +39,8 @@ export function greedyStages(options: ModelOptions, info: DataInfo): PretrainSta
       for (let i = 0; i < k; i++) a = enc(linear(layer(params, "encoder", i), a));
       return a;
     },
-    loss(params, batch, key, ctx) {
+    loss(params, batch, key) {
       key.dispose();
-      ctx.klWeight.dispose();
-      ctx.temperature.dispose();
       batch.labels?.dispose();
       const a = batch.x;
       const pre = linear(layer(params, "encoder", k), a.ref);

@@ -5,6 +5,7 @@
 // are consumed; every returned array is owned by the caller.
 import type { Array } from "../engine/index.js";
 import type { ModelOptions, OptionKey } from "./options.js";
+import type { Scalars } from "./scheduled.js";
 
 /** What a model needs to know about its data. */
 export type DataInfo = {
@@ -18,11 +19,13 @@ export type Params = { [name: string]: Array | Params };
 /** A batch: images [B, C, H, W] in [0, 1], and int32 labels [B] where the data set has them. */
 export type Batch = { x: Array; labels?: Array };
 
-/** Scheduled scalars the trainer passes into the jitted step (arrays, so schedules never retrace). */
-export type StepContext = {
-  klWeight: Array; // β at this step (KL warm-up multiplies the target β)
-  temperature: Array; // Gumbel-softmax τ at this step
-  training?: boolean; // set by the training step only (not validation): regularisers that act in training
+/**
+ * What a training or evaluation step hands a model's loss: the scheduled scalars at this step
+ * (scheduled.ts: β_t, τ_t, ..., arrays so that schedules never retrace) and whether it trains.
+ * Borrowed: the step owns the arrays, a model reads one as `ctx.klWeight.ref` and ignores the rest.
+ */
+export type StepContext = Readonly<Scalars<Array>> & {
+  readonly training?: boolean; // set by the training step only (not validation): regularisers that act in training
 };
 
 /**

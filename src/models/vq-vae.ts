@@ -91,9 +91,7 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
       const [kn, kq] = splitKey(key);
       return { ...nets.init(kn), ...initQuantizer(kq, vq), ...decoderLikelihood.init() };
     },
-    loss(params, batch, key, ctx) {
-      ctx.klWeight.dispose();
-      ctx.temperature.dispose();
+    loss(params, batch, key) {
       batch.labels?.dispose();
       const B = batch.x.shape[0];
       const ze = nets.encode(params, batch.x.ref).reshape([B * N, D]);

@@ -5,3 +5,4 @@ export { sgd, type SgdOpts, type SgdState } from "./sgd.js";
 export { adam, adamw, biasCorrection, type AdamOpts, type AdamState } from "./adam.js";
 export { clipByGlobalNorm, globalNorm } from "./clip.js";
 export { constant, stepDecay, cosineDecay, linearWarmup, type Schedule } from "./schedules.js";
+export { lossAndGradient, applyUpdate, gradientStep, makeGradientStep, type Objective, type GradientStepResult } from "./step.js";

@@ -21,7 +21,8 @@ import type { DataInfo, Model, Params } from "../models/types.js";
 import type { Optimizer } from "../optim/index.js";
 import { flattenParams, unflattenParams } from "../nn/tree.js";
 import type { RunConfig } from "./config.js";
-import { makeApplyStep, makeShardGradStep, splitBuffers, type StepOutput, type StepRunner } from "./step.js";
+import { makeApplyStep, makeShardGradStep, scalarArrays, splitBuffers, type StepOutput, type StepRunner } from "./step.js";
+import type { Scalars } from "../models/scheduled.js";
 import { siblingModule, startWorker } from "./worker-thread.js";
 
 /** Where one tensor of a flattened tree lives in a Float32Array: its name, shape, offset and size. */
@@ -47,7 +48,7 @@ export type GradWorkerSetup = {
 };
 
 /** A step order, and a worker's answer. */
-export type GradWorkerOrder = { kind: "step"; key: number[]; klWeight: number; temperature: number } | { kind: "stop" };
+export type GradWorkerOrder = { kind: "step"; key: number[]; scalars: Scalars<number> } | { kind: "stop" };
 export type GradWorkerReply =
   | { kind: "ready" }
   | { kind: "done"; loss: number; metrics: Record<string, number>; aux: Record<string, { shape: number[]; data: Float32Array }> }
@@ -159,14 +160,14 @@ export async function startDataParallel(setup: {
   const apply = makeApplyStep(model, optimizer, config.clipNorm, weights);
   const gradViews = gradBuffers.map((b) => new Float32Array(b));
 
-  const run = async (params: Params, optState: unknown, batch: HostBatch, key: Array, lr: number, klWeight: number, temperature: number): Promise<StepOutput> => {
+  const run = async (params: Params, optState: unknown, batch: HostBatch, key: Array, lr: number, scalars: Scalars<number>): Promise<StepOutput> => {
     writeTree(paramLayout, params, paramsView);
     batchView.set(batch.x);
     if (batch.labels) labelsView.set(batch.labels);
     else labelsView.fill(0);
     const keys = splitKey(key, workers);
     pool.forEach((worker, j) => {
-      const order: GradWorkerOrder = { kind: "step", key: [...(toData(keys[j + 1]) as Uint32Array)], klWeight, temperature };
+      const order: GradWorkerOrder = { kind: "step", key: [...(toData(keys[j + 1]) as Uint32Array)], scalars };
       worker.postMessage(order);
     });
     const done = pool.map((_, j) => expect(j, "done"));
@@ -174,7 +175,7 @@ export async function startDataParallel(setup: {
     // Shard 0, here, while the workers compute theirs.
     const x = toImageArray(batch.x.subarray(0, sizes[0] * exampleSize), split);
     const labels = np.array(batch.labels ? batch.labels.slice(0, sizes[0]) : new Int32Array(sizes[0]), { dtype: np.int32 });
-    const own = gradShard(refTree(params), x, labels, keys[0], scalar(klWeight), scalar(temperature));
+    const own = gradShard(refTree(params), { x, labels }, keys[0], scalarArrays(scalars));
     const ownLoss = toNumber(own.loss); // runs the shard now (the engine is lazy), while the workers run theirs
     let results: Extract<GradWorkerReply, { kind: "done" }>[];
     try {

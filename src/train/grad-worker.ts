@@ -6,7 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { init, np, toData, toNumber } from "../engine/index.js";
 import { getModelFamily } from "../models/registry.js";
 import { flattenParams } from "../nn/tree.js";
-import { makeShardGradStep } from "./step.js";
+import { makeShardGradStep, scalarArrays } from "./step.js";
 import { readTree, type GradWorkerOrder, type GradWorkerReply, type GradWorkerSetup } from "./data-parallel.js";
 
 const setup = workerData as GradWorkerSetup;
@@ -23,7 +23,6 @@ try {
   const labels = new Int32Array(setup.labelsBuffer);
   const rows = setup.end - setup.start;
   const exampleSize = setup.imageShape.reduce((a, b) => a * b, 1);
-  const scalar = (v: number) => np.array(v, { dtype: np.float32 });
 
   parentPort!.on("message", (order: GradWorkerOrder) => {
     if (order.kind === "stop") {
@@ -35,7 +34,7 @@ try {
         .reshape([rows, ...setup.imageShape]);
       const y = np.array(labels.subarray(setup.start, setup.end) as unknown as Int32Array<ArrayBuffer>, { dtype: np.int32 });
       const key = np.array(new Uint32Array(order.key), { dtype: np.uint32 });
-      const out = gradShard(readTree(setup.params, params), x, y, key, scalar(order.klWeight), scalar(order.temperature));
+      const out = gradShard(readTree(setup.params, params), { x, labels: y }, key, scalarArrays(order.scalars));
       const grads = flattenParams(out.grads);
       for (const s of setup.grads) grad.set(toData(grads[s.name]) as Float32Array, s.offset);
       const aux = Object.fromEntries(Object.entries(flattenParams(out.aux)).map(([name, a]) =>

@@ -8,7 +8,8 @@ import type { Split } from "../data/dataset.js";
 import type { Model, Params, PretrainStage } from "../models/types.js";
 import { flattenParams, unflattenParams } from "../nn/tree.js";
 import type { RunConfig } from "./config.js";
-import { makeOptimizer, makeTrainStep } from "./step.js";
+import { makeOptimizer, makeTrainStep, scalarArrays } from "./step.js";
+import { scalarsAt } from "../models/scheduled.js";
 import type { Progress } from "./progress.js";
 
 const scalar = (v: number) => np.array(v, { dtype: np.float32 });
@@ -57,7 +58,7 @@ export function pretrain(
         const labels = b.y ?? np.zeros([size], { dtype: np.int32 });
         const [next, k] = splitKey(key);
         key = next;
-        const out = step(refTree(sub), refTree(optState), input(refTree(params), b.x), labels, k, scalar(config.lr), scalar(0), scalar(1));
+        const out = step(refTree(sub), refTree(optState), { x: input(refTree(params), b.x), labels }, k, scalar(config.lr), scalarArrays(scalarsAt(config, 0, steps)));
         const loss = toNumber(out.loss);
         const gradNorm = toNumber(out.gradNorm);
         const metrics = Object.fromEntries(Object.entries(out.metrics).map(([n, v]) => [n, toNumber(v)]));

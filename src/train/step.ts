@@ -1,16 +1,20 @@
 // The training step as one jitted function: loss, gradients and optimizer update together
 // (DESIGN.md: about 2x faster than an optimizer outside jit). And its evaluation twin.
-import { np, jit, valueAndGrad, refTree, disposeTree, keyFromSeed, type Array } from "../engine/index.js";
+import { np, jit, refTree, disposeTree, keyFromSeed, type Array } from "../engine/index.js";
 import { toImageArray, type HostBatch } from "../data/loader.js";
 import type { Split } from "../data/dataset.js";
 import { mapParams, countParams } from "../nn/tree.js";
 import { countFlops } from "../engine/flops.js";
-import type { Batch, Model, Params, StepContext } from "../models/types.js";
-import { clipByGlobalNorm, globalNorm, adam, adamw, sgd, type Optimizer } from "../optim/index.js";
+import type { Batch, Model, Params } from "../models/types.js";
+import { scalarsAt, type Scalars } from "../models/scheduled.js";
+import { adam, adamw, sgd, applyUpdate, gradientStep, lossAndGradient, type Objective, type Optimizer } from "../optim/index.js";
 import type { RunConfig } from "./config.js";
 
 /** The reserved top-level key of non-trained state in a parameter tree (see Model.afterStep). */
 export const BUFFERS = "buffers";
+
+/** The scheduled scalars as a step takes them. */
+export type StepScalars = Scalars<Array>;
 
 export type StepOutput = {
   params: Params;
@@ -20,74 +24,56 @@ export type StepOutput = {
   metrics: Record<string, Array>;
 };
 
-/** The loss of a batch, its metrics, afterStep's statistics and the gradient of the trainable part. */
-type LossAndGrads = { loss: Array; metrics: Record<string, Array>; aux: Params; grads: Params; buffers?: Params; trainable: Params };
-
-/** The gradient of model.loss for the trainable parameters (buffers enter as constants). Consumes params' leaves. */
-function lossAndGrads(model: Model, params: Params, x: Array, labels: Array, key: Array, klWeight: Array, temperature: Array): LossAndGrads {
-  type Aux = { metrics: Record<string, Array>; aux: Params };
-  const lossOf = (trainable: Params, buffers: Params, batch: Batch, k: Array, ctx: StepContext) => {
-    const { loss, metrics, aux } = model.loss(withBuffers(trainable, buffers), batch, k, { ...ctx, training: true });
-    return [loss, { metrics, aux: aux ?? {} }] as [Array, Aux];
-  };
-  const { trainable, buffers } = splitBuffers(params);
-  const [[loss, { metrics, aux }], grads] = valueAndGrad(lossOf, { hasAux: true })(
-    trainable, refTree(buffers ?? {}), { x, labels }, key, { klWeight, temperature },
-  ) as unknown as [[Array, Aux], Params];
-  return { loss, metrics, aux, grads, buffers, trainable };
-}
+/** What a model's loss gives back besides its value: the metrics and afterStep's batch statistics. */
+type LossAux = { metrics: Record<string, Array>; aux: Params };
 
 /**
- * One optimizer update from gradients: clipping by the global norm (config.clipNorm), the optimizer,
- * then the model's afterStep with the batch statistics. Consumes everything; returns the new
- * parameters and state and the gradient norm before clipping.
+ * A model's training objective (optim/step.ts) of its trainable parameters: the buffers enter as
+ * constants, the scheduled scalars are borrowed by the model and dropped here.
  */
-function applyGradients(
-  model: Model, optimizer: Optimizer<any>, clipNorm: number | null,
-  grads: Params, optState: unknown, trainable: Params, buffers: Params | undefined, aux: Params, lr: Array,
-): { params: Params; optState: unknown; gradNorm: Array } {
-  const { grads: clipped, norm: gradNorm } = clipNorm === null
-    ? { grads, norm: globalNorm(grads) }
-    : clipByGlobalNorm(grads, clipNorm);
-  const updated = optimizer.update(clipped, optState as any, trainable, lr);
-  let params = withBuffers(updated.params as Params, buffers);
-  if (model.afterStep) params = model.afterStep(params, aux);
-  else disposeTree(aux);
-  return { params, optState: updated.state, gradNorm };
+function trainingObjective(model: Model): Objective<Params, [Params, Batch, Array, StepScalars], LossAux> {
+  return (trainable, buffers, batch, key, scalars) => {
+    const { loss, metrics, aux } = model.loss(withBuffers(trainable, buffers), batch, key, { ...scalars, training: true });
+    disposeTree(scalars);
+    return { loss, aux: { metrics, aux: aux ?? {} } };
+  };
+}
+
+/** The model's afterStep on the updated parameters with the batch's statistics (both consumed). */
+function afterStep(model: Model, params: Params, aux: Params): Params {
+  if (model.afterStep) return model.afterStep(params, aux);
+  disposeTree(aux);
+  return params;
 }
 
 /**
- * step(params, optState, x, labels, key, lr, klWeight, temperature) -> new params and state, the
- * loss, the global gradient norm (before clipping) and the model's metrics. Consumes every argument.
+ * step(params, optState, batch, key, lr, scalars) -> new params and state, the loss, the global
+ * gradient norm (before clipping) and the model's metrics: optim/step.ts's gradient step on the
+ * trainable parameters, then the model's afterStep. Consumes every argument.
  */
 export function makeTrainStep(model: Model, optimizer: Optimizer<any>, clipNorm: number | null) {
-  const step = (
-    params: Params, optState: unknown, x: Array, labels: Array, key: Array,
-    lr: Array, klWeight: Array, temperature: Array,
-  ) => {
-    const { loss, metrics, aux, grads, buffers, trainable } = lossAndGrads(model, params, x, labels, key, klWeight, temperature);
-    const updated = applyGradients(model, optimizer, clipNorm, grads, optState, trainable, buffers, aux, lr);
-    return { params: updated.params, optState: updated.optState, loss, gradNorm: updated.gradNorm, metrics };
+  const update = gradientStep(trainingObjective(model), optimizer, { clipNorm });
+  const step = (params: Params, optState: unknown, batch: Batch, key: Array, lr: Array, scalars: StepScalars): StepOutput => {
+    const { trainable, buffers } = splitBuffers(params);
+    const out = update(trainable, optState, lr, refTree(buffers ?? {}), batch, key, scalars);
+    const next = afterStep(model, withBuffers(out.params, buffers), out.aux.aux);
+    return { params: next, optState: out.state, loss: out.loss, gradNorm: out.gradNorm, metrics: out.aux.metrics };
   };
-  return jit(step as any) as unknown as (
-    params: Params, optState: unknown, x: Array, labels: Array, key: Array,
-    lr: Array, klWeight: Array, temperature: Array,
-  ) => StepOutput;
+  return jit(step as any) as unknown as typeof step;
 }
 
 /** What one shard of a data-parallel step computes: its loss and metrics (shard means), afterStep's statistics, the gradient. */
 export type ShardGradients = { loss: Array; metrics: Record<string, Array>; aux: Params; grads: Params };
 
 /**
- * The first half of a data-parallel step (data-parallel.ts), jitted: gradShard(params, x, labels, key,
- * klWeight, temperature) on one shard of the batch. Consumes every argument.
+ * The first half of a data-parallel step (data-parallel.ts), jitted: gradShard(params, batch, key,
+ * scalars) on one shard of the batch. Consumes every argument.
  */
 export function makeShardGradStep(model: Model) {
-  const shard = (params: Params, x: Array, labels: Array, key: Array, klWeight: Array, temperature: Array): ShardGradients => {
-    const { loss, metrics, aux, grads, buffers, trainable } = lossAndGrads(model, params, x, labels, key, klWeight, temperature);
-    disposeTree(buffers);
-    disposeTree(trainable);
-    return { loss, metrics, aux, grads };
+  const shard = (params: Params, batch: Batch, key: Array, scalars: StepScalars): ShardGradients => {
+    const { trainable, buffers } = splitBuffers(params);
+    const { loss, aux, grads } = lossAndGradient(trainingObjective(model), trainable, buffers ?? {}, batch, key, scalars);
+    return { loss, metrics: aux.metrics, aux: aux.aux, grads };
   };
   return jit(shard as any) as unknown as typeof shard;
 }
@@ -107,9 +93,15 @@ export function makeApplyStep(model: Model, optimizer: Optimizer<any>, clipNorm:
       ? g.reduce((a, b) => a.add(b)).mul(weights[0])
       : g.map((gi, i) => gi.mul(weights[i])).reduce((a, b) => a.add(b))), grads[0], ...grads.slice(1)) as Params;
     const combined = model.afterStep ? model.combineAux!(aux) : (disposeTree(aux), {});
-    return applyGradients(model, optimizer, clipNorm, mean, optState, trainable, buffers, combined, lr);
+    const updated = applyUpdate(optimizer, clipNorm, mean, optState, trainable, lr);
+    return { params: afterStep(model, withBuffers(updated.params, buffers), combined), optState: updated.state, gradNorm: updated.gradNorm };
   };
   return jit(apply as any) as unknown as typeof apply;
+}
+
+/** The scheduled scalars (models/scheduled.ts) as the arrays a step takes. */
+export function scalarArrays(values: Scalars<number>): StepScalars {
+  return Object.fromEntries(Object.entries(values).map(([name, v]) => [name, np.array(v, { dtype: np.float32 })])) as StepScalars;
 }
 
 /**
@@ -118,9 +110,18 @@ export function makeApplyStep(model: Model, optimizer: Optimizer<any>, clipNorm:
  */
 export type StepRunner = {
   workers: number;
-  run(params: Params, optState: unknown, batch: HostBatch, key: Array, lr: number, klWeight: number, temperature: number): StepOutput | Promise<StepOutput>;
+  run(params: Params, optState: unknown, batch: HostBatch, key: Array, lr: number, scalars: Scalars<number>): StepOutput | Promise<StepOutput>;
   close(): void | Promise<void>;
 };
+
+/** A host batch as the arrays a step takes (labels zero-filled where the data set has none). */
+export function deviceBatch(batch: HostBatch, split: Split): { x: Array; labels: Array } {
+  const x = toImageArray(batch.x, split);
+  const labels = batch.labels
+    ? np.array(batch.labels as Int32Array<ArrayBuffer>, { dtype: np.int32 })
+    : np.zeros([batch.indices.length], { dtype: np.int32 });
+  return { x, labels };
+}
 
 /** The one-thread runner: makeTrainStep on the whole batch. */
 export function singleThreadRunner(model: Model, optimizer: Optimizer<any>, clipNorm: number | null, split: Split): StepRunner {
@@ -128,12 +129,8 @@ export function singleThreadRunner(model: Model, optimizer: Optimizer<any>, clip
   const scalar = (v: number) => np.array(v, { dtype: np.float32 });
   return {
     workers: 1,
-    run(params, optState, batch, key, lr, klWeight, temperature) {
-      const x = toImageArray(batch.x, split);
-      const labels = batch.labels
-        ? np.array(batch.labels as Int32Array<ArrayBuffer>, { dtype: np.int32 })
-        : np.zeros([batch.indices.length], { dtype: np.int32 });
-      return step(params, optState, x, labels, key, scalar(lr), scalar(klWeight), scalar(temperature));
+    run(params, optState, batch, key, lr, scalars) {
+      return step(params, optState, deviceBatch(batch, split), key, scalar(lr), scalarArrays(scalars));
     },
     close() {},
   };
@@ -147,23 +144,29 @@ export function singleThreadRunner(model: Model, optimizer: Optimizer<any>, clip
 export function stepFlopsPerParameter(model: Model, optimizer: Optimizer<any>, batchSize: number): number {
   const params = model.init(keyFromSeed(0));
   const parameters = countParams(params as any);
-  const [c, h, w] = model.info.imageShape;
-  const flops = countFlops(makeTrainStep(model, optimizer, null), refTree(params), optimizer.init(splitBuffers(params).trainable),
-    np.zeros([batchSize, c, h, w]), np.zeros([batchSize], { dtype: np.int32 }), keyFromSeed(1), np.array(1e-3), np.array(1), np.array(1));
   disposeTree(params);
-  return flops / Math.max(1, parameters);
+  return stepFlops(model, optimizer, batchSize) / Math.max(1, parameters);
 }
 
-/** evalStep(params, x, labels, key, klWeight, temperature) -> { loss, metrics }; params borrowed. */
+/** The FLOPs of one training step on a batch of `batchSize` (matrix products and convolutions; engine/flops.ts). */
+export function stepFlops(model: Model, optimizer: Optimizer<any>, batchSize: number): number {
+  const params = model.init(keyFromSeed(0));
+  const [c, h, w] = model.info.imageShape;
+  const batch = { x: np.zeros([batchSize, c, h, w]), labels: np.zeros([batchSize], { dtype: np.int32 }) };
+  return countFlops(makeTrainStep(model, optimizer, null), params, optimizer.init(splitBuffers(params).trainable),
+    batch, keyFromSeed(1), np.array(1e-3), scalarArrays(scalarsAt(model.options, 0, 1)));
+}
+
+/** evalStep(params, batch, key, scalars) -> { loss, metrics }; params borrowed, the rest consumed. */
 export function makeEvalStep(model: Model) {
-  const evalStep = (params: Params, x: Array, labels: Array, key: Array, klWeight: Array, temperature: Array) => {
-    const out = model.loss(params, { x, labels }, key, { klWeight, temperature });
+  const evalStep = (params: Params, batch: Batch, key: Array, scalars: StepScalars) => {
+    const out = model.loss(params, batch, key, scalars);
+    disposeTree(scalars);
     disposeTree(out.aux);
     return { loss: out.loss, metrics: out.metrics };
   };
   const jitted = jit(evalStep as any) as unknown as typeof evalStep;
-  return (params: Params, x: Array, labels: Array, key: Array, klWeight: Array, temperature: Array) =>
-    jitted(refTree(params), x, labels, key, klWeight, temperature);
+  return (params: Params, batch: Batch, key: Array, scalars: StepScalars) => jitted(refTree(params), batch, key, scalars);
 }
 
 /**

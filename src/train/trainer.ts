@@ -9,9 +9,10 @@ import type { Dataset, Split } from "../data/dataset.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { toRecords, fromRecords } from "../nn/tree.js";
 import { savedConfig, type RunConfig } from "./config.js";
-import { makeEvalStep, makeOptimizer, splitBuffers, singleThreadRunner, type StepRunner } from "./step.js";
+import { makeEvalStep, makeOptimizer, scalarArrays, splitBuffers, singleThreadRunner, type StepRunner } from "./step.js";
+import { scalarsAt, type Scalars } from "../models/scheduled.js";
 import type { Optimizer } from "../optim/index.js";
-import { klWeightAt, learningRateSchedule, temperatureAt } from "./schedules.js";
+import { learningRateSchedule } from "./schedules.js";
 import { packOptimizer, unpackOptimizer, PRETRAIN_FILE, type MetricsLine, type RunStore, type TrainState } from "./run-files.js";
 import { averageDecayAt, makeAverageUpdate } from "./average.js";
 import { recordsToTensors, tensorsToRecords } from "./tensors.js";
@@ -82,7 +83,7 @@ function validationSplit(data: Dataset): Split | undefined {
 /** Mean loss and metrics of `model` over a split (labels zero-filled where the split has none). */
 export function evaluateLoss(
   model: Model, evalStep: ReturnType<typeof makeEvalStep>, params: Params, split: Split,
-  config: RunConfig, klWeight: number, temperature: number, seed: number,
+  config: RunConfig, scalars: Scalars<number>, seed: number,
 ): Record<string, number> {
   const sums: Record<string, number> = {};
   let n = 0;
@@ -92,7 +93,7 @@ export function evaluateLoss(
     const [next, k] = splitKey(key);
     key = next;
     const labels = b.y ?? np.zeros([size], { dtype: np.int32 });
-    const out = evalStep(params, b.x, labels, k, scalar(klWeight), scalar(temperature));
+    const out = evalStep(params, { x: b.x, labels }, k, scalarArrays(scalars));
     sums.loss = (sums.loss ?? 0) + toNumber(out.loss) * size;
     for (const [name, v] of Object.entries(out.metrics)) sums[name] = (sums[name] ?? 0) + toNumber(v) * size;
     n += size;
@@ -199,8 +200,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       key = nextKey;
       const lr = learningRateAt(state.step) * state.lrScale;
       const out = await runner.run(
-        refTree(params), refTree(optState), b, stepKey, lr,
-        klWeightAt(config, state.step, stepsPerEpoch), temperatureAt(config, state.step),
+        refTree(params), refTree(optState), b, stepKey, lr, scalarsAt(config, state.step, stepsPerEpoch),
       );
       const loss = toNumber(out.loss);
       const gradNorm = toNumber(out.gradNorm);
@@ -248,17 +248,17 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 
     const line: MetricsLine = { epoch: epoch + 1, step: state.step };
     for (const [k, v] of Object.entries(sums)) line[`train_${k}`] = v / Math.max(1, seen);
-    const klTarget = config.beta;
     let validLoss: number;
     if (valid) {
-      const v = evaluateLoss(model, evalStep, averaged ?? params, valid, config, klTarget, temperatureAt(config, state.step), config.seed + 1);
+      const scalars = scalarsAt(config, state.step, stepsPerEpoch, "validation");
+      const v = evaluateLoss(model, evalStep, averaged ?? params, valid, config, scalars, config.seed + 1);
       for (const [k, x] of Object.entries(v)) line[`valid_${k}`] = x;
       validLoss = v.loss;
     } else {
       validLoss = line.train_loss ?? Infinity;
     }
     line.lr = learningRateAt(state.step) * state.lrScale;
-    line.kl_weight = klWeightAt(config, state.step, stepsPerEpoch);
+    line.kl_weight = scalarsAt(config, state.step, stepsPerEpoch).klWeight;
     line.time_s = (Date.now() - started) / 1000;
 
     state.epoch = epoch + 1;
