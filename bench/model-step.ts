@@ -8,7 +8,7 @@
 // NCHW activations inside the conv stacks (commit f51717f) min 143.6 / 141.9 ms; channels-last
 // (commit 9e6ec37) 128.8 / 128.4 ms. To repeat, run this file in a worktree at each commit.
 import { init, np, keyFromSeed, splitKey, toNumber, disposeTree, fromData } from "../src/engine/index.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
 import { makeTrainStep } from "../src/train/step.js";
 import { adam } from "../src/optim/index.js";

@@ -6,7 +6,7 @@
 //   npx tsx bench/onnx-export.ts [--calls 20] [--batch 100]
 import * as ort from "onnxruntime-node";
 import { init, jit, keyFromSeed, fromData, disposeTree, refTree, type Array } from "../src/engine/index.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
 import { exportOnnx } from "../src/export/onnx.js";
 import type { Params } from "../src/models/types.js";

@@ -11,7 +11,7 @@
 // the cores, through the model's own code: about 1.0-1.5 s against 24-28 ms).
 import { init, np, jit, grad, keyFromSeed, refTree, writeOut, type Array } from "../src/engine/index.js";
 import { Bernoulli } from "../src/distributions/index.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 import { findPreset } from "../src/models/registry.js";
 import { mlpLatentNets } from "../src/models/nets.js";
 import type { Params } from "../src/models/types.js";

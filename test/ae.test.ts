@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, toData, fromData, refTree, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
-import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
+import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { getModelFamily } from "../src/models/registry.js";
 import { corruption, reconstructionLoss } from "../src/models/ae.js";

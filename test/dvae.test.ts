@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { init, np, grad, jit, random, keyFromSeed, splitKey, toData, fromData, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
-import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
+import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { getModelFamily } from "../src/models/registry.js";
 import { gumbelSoftmax } from "../src/models/dvae.js";

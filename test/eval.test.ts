@@ -14,7 +14,7 @@ import { init, np, fromData, toData, toNumber, keyFromSeed, keyStream, splitKey,
 import { linear, type LinearParams } from "../src/nn/linear.js";
 import { makeSplit, type Split } from "../src/data/dataset.js";
 import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 import type { Model, Params } from "../src/models/types.js";
 import { evaluate, LogSumExp, importanceChunk, DECODER_FLOAT_BUDGET } from "../src/eval/evaluate.js";
 import { proposalRefiner } from "../src/eval/refine.js";

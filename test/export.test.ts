@@ -25,7 +25,7 @@ import { writeNpy } from "../src/io/npy.js";
 import { encodeTorchStateDict, contiguousStrides } from "../src/io/torch-pt.js";
 import { exportOnnx } from "../src/export/onnx.js";
 import { keyFromSeed } from "../src/engine/index.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 import { getModelFamily } from "../src/models/registry.js";
 import type { ParamTree } from "../src/nn/tree.js";
 import { randn } from "./helpers/numeric.js";

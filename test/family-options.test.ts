@@ -1,4 +1,5 @@
-// A family declares the options it reads (ModelFamily.options); a run's config.json keeps those and
+// A family declares the options it reads (ModelFamily.options: its own zod schema, made of the shared
+// groups of src/models/options.ts and its own keys); a run's config.json keeps those and
 // the training keys, no other family's, and reading fills the rest with the defaults, so config.json
 // files written before (with every key) still load. The lists are checked against what each model
 // reads: its options go through a Proxy that records every key asked for while the model is built,
@@ -9,9 +10,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, np, keyFromSeed, refTree, disposeTree, type Array } from "../src/engine/index.js";
-import { modelFamilies } from "../src/models/registry.js";
-import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
-import { configKeys, resolveConfigSources, savedConfig } from "../src/train/config.js";
+import { familyOptionKeys, modelFamilies, modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
+import { configKeys, ownOptions, resolveConfigSources, savedConfig } from "../src/train/config.js";
 import { loadModel, train } from "../src/index.js";
 
 await init();
@@ -26,8 +26,9 @@ function keysRead(familyName: string, options: ModelOptions): Set<string> {
   const params = model.init(keyFromSeed(1));
   const B = 4;
   const batch = () => ({ x: np.zeros([B, 1, 28, 28]), labels: np.array([0, 1, 2, 3], { dtype: np.int32 }) });
-  const out = model.loss(refTree(params), batch(), keyFromSeed(2), { klWeight: np.array(1), temperature: np.array(1), training: true });
-  disposeTree(out);
+  const ctx = { klWeight: np.array(1), temperature: np.array(1) };
+  const out = model.loss(refTree(params), batch(), keyFromSeed(2), { ...ctx, training: true });
+  disposeTree([out, ctx]);
   const code = model.encode(refTree(params), batch());
   if (model.family !== "vq-vae") {
     model.decode(refTree(params), code, np.array([0, 1, 2, 3], { dtype: np.int32 })).dispose();
@@ -40,7 +41,7 @@ function keysRead(familyName: string, options: ModelOptions): Set<string> {
 
 for (const family of modelFamilies) {
   test(`${family.name}: the options its model reads are in its options list, for its defaults and every preset`, () => {
-    const declared = new Set<string>(family.options);
+    const declared = new Set<string>(familyOptionKeys(family));
     for (const preset of [undefined, ...Object.keys(family.presets)]) {
       const config = resolveConfigSources({}, {}, { model: family.name, ...(preset ? family.presets[preset] : {}) });
       const read = keysRead(family.name, config);
@@ -75,4 +76,37 @@ test("a run's config.json holds its family's options and the training keys only;
   using old = await loadModel(run);
   assert.equal(old.family, "dae");
   assert.equal(old.codeDim, 6);
+});
+
+test("a key two families share is one field (a shared group, or a family's schema extended by another)", () => {
+  const fields = new Map<string, unknown>();
+  for (const family of modelFamilies) {
+    for (const [key, field] of Object.entries(family.options.shape)) {
+      if (fields.has(key)) assert.equal(field, fields.get(key), `${family.name}: ${key} is defined twice`);
+      else fields.set(key, field);
+    }
+  }
+  assert.deepEqual([...fields.keys()].sort(), Object.keys(modelOptionsSchema.shape).sort(), "the flat schema is the families' keys");
+});
+
+test("each family's schema takes its presets' model options and fills its defaults", () => {
+  for (const family of modelFamilies) {
+    for (const [name, values] of Object.entries(family.presets)) {
+      const own = Object.fromEntries(Object.entries(values).filter(([k]) => k in modelOptionsSchema.shape));
+      const parsed = family.options.safeParse(own);
+      assert.ok(parsed.success, `${family.name} preset ${name}: ${parsed.success ? "" : parsed.error.issues[0].message}`);
+      assert.deepEqual(Object.keys(parsed.data!).sort(), familyOptionKeys(family).sort());
+    }
+  }
+});
+
+test("another family's option is refused in one line naming its owner; its default value passes (a config written out in full)", () => {
+  assert.throws(() => resolveConfigSources({}, { model: "vae" }, { codebookSize: 64 }),
+    /codebookSize is not an option of model vae \(it is one of vq-vae's\)/);
+  assert.throws(() => resolveConfigSources({}, { model: "ae", beta: 4 }, {}), /beta is not an option of model ae/);
+  assert.throws(() => resolveConfigSources({ model: "dvae", latent: 32 }, {}, {}), /latent is not an option of model dvae/);
+  assert.equal(resolveConfigSources({ model: "vae", codebookSize: 128, noise: "mask" }, {}, {}).model, "vae");
+  // reading a run folder: an older config.json keeps its family's options only
+  const old = { model: "cvae", latent: 4, codebookSize: 64, conditionalPrior: "class-mean", version: "0.1.0" };
+  assert.deepEqual(ownOptions(old), { model: "cvae", latent: 4, conditionalPrior: "class-mean", version: "0.1.0" });
 });

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SCHEDULED, scalarsAt } from "../src/models/scheduled.js";
-import { modelOptionsSchema } from "../src/models/options.js";
+import { modelOptionsSchema } from "../src/models/registry.js";
 
 const options = (o: Record<string, unknown> = {}) => modelOptionsSchema.parse(o);
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, fromData, toData, toNumber, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
-import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
+import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
 import { makeLatentModel, type LatentNets } from "../src/models/latent.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { flattenParams } from "../src/nn/tree.js";

@@ -7,7 +7,7 @@ import { mkdtempSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, np, grad, jit, keyFromSeed, splitKey, toData, fromData, refTree, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
-import { modelOptionsSchema, type ModelOptions } from "../src/models/options.js";
+import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
 import type { DataInfo, Model, Params } from "../src/models/types.js";
 import { getModelFamily } from "../src/models/registry.js";
 import { quantize, nearestCodes, updateQuantizer, codebookUsage, type VqConfig } from "../src/models/vq.js";

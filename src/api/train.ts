@@ -6,7 +6,7 @@ import { LatentkitError } from "../io/errors.js";
 import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
 import type { Params } from "../models/types.js";
-import { configKeys, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
+import { configKeys, ownOptions, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
 import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent as TrainerStepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
 import { makeOptimizer, stepFlopsPerParameter } from "../train/step.js";
@@ -134,7 +134,7 @@ function configValues(options: TrainOptions): Record<string, unknown> {
 
 /** The configuration of a resumed run: its own, with only the keys of RESUMABLE_KEYS changed. */
 export function resumedConfig(saved: Record<string, unknown>, given: Record<string, unknown>): RunConfig {
-  const { version: _v, data: _d, ...rest } = saved;
+  const { version: _v, data: _d, ...rest } = ownOptions(saved);
   const overrides: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined) continue;

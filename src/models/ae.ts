@@ -12,7 +12,8 @@ import { np, random, type Array } from "../engine/index.js";
 import { Bernoulli } from "../distributions/index.js";
 import { sigmoid } from "../distributions/stable.js";
 import { mlpNets } from "./nets.js";
-import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, type CodeOptions, type LikelihoodOptions, type MlpOptions } from "./options.js";
 import { squaredError } from "./likelihood.js";
 import type { Batch, DataInfo, LossOutput, Model, ModelFamily, Params, PretrainStage } from "./types.js";
 
@@ -32,7 +33,7 @@ export type CodePenalty = (params: Params, x: Array, code: Array) => { value: Ar
 
 export type AutoencoderSpec = {
   family: string;
-  options: ModelOptions;
+  options: CodeOptions & LikelihoodOptions;
   info: DataInfo;
   nets: AeNets;
   /** x -> x̃ for training (DAE); the model reconstructs the clean x. Consumes x and key. */
@@ -43,7 +44,7 @@ export type AutoencoderSpec = {
 };
 
 /** Σ_pixels ℓ(x, out) per example [B]: BCE on logits or squared error. Consumes both. */
-export function reconstructionLoss(likelihood: ModelOptions["likelihood"], out: Array, x: Array): Array {
+export function reconstructionLoss(likelihood: LikelihoodOptions["likelihood"], out: Array, x: Array): Array {
   if (likelihood === "bernoulli") {
     const px = new Bernoulli(out, { eventDims: x.ndim - 1 });
     const lp = px.logProb(x);
@@ -55,7 +56,7 @@ export function reconstructionLoss(likelihood: ModelOptions["likelihood"], out: 
 }
 
 /** The decoder's mean image in [0, 1]: σ(logits), or the Gaussian mean clipped. Consumes out. */
-export function outputMean(likelihood: ModelOptions["likelihood"], out: Array): Array {
+export function outputMean(likelihood: LikelihoodOptions["likelihood"], out: Array): Array {
   return likelihood === "bernoulli" ? sigmoid(out) : np.clip(out, 0, 1);
 }
 
@@ -106,8 +107,8 @@ export function makeAutoencoder(spec: AutoencoderSpec): Model {
 
 /** MLP encoder D -> hidden... -> latent and decoder latent -> reversed hidden... -> D; the code
  * goes through `codeActivation` (identity for a plain AE, sigmoid for sparse and contractive AEs). */
-export function mlpAeNets(options: ModelOptions, info: DataInfo, codeActivation?: (h: Array) => Array): AeNets {
-  const nets = mlpNets(options, info, options.latent);
+export function mlpAeNets(options: MlpOptions & CodeOptions, info: DataInfo, codeActivation?: (h: Array) => Array): AeNets {
+  const nets = mlpNets(options, info, options.latent, 0, options.latent);
   return {
     init: nets.init,
     encode: (params, x) => (codeActivation ? codeActivation(nets.encoder(params, x)) : nets.encoder(params, x)),
@@ -118,7 +119,7 @@ export function mlpAeNets(options: ModelOptions, info: DataInfo, codeActivation?
 // Corruption q(x̃|x) of the denoising AE:
 //   mask:     x̃_i = x_i · m_i,  m_i ~ Bernoulli(1 − ν)    (a fraction ν of the inputs set to 0)
 //   gaussian: x̃ = x + ν ε,      ε ~ N(0, I)
-export function corruption(kind: ModelOptions["noise"], level: number): (x: Array, key: Array) => Array {
+export function corruption(kind: z.infer<typeof daeOptions>["noise"], level: number): (x: Array, key: Array) => Array {
   if (kind === "mask") {
     return (x, key) => x.mul(random.bernoulli(key, 1 - level, x.shape).astype(x.dtype));
   }
@@ -129,9 +130,11 @@ export function corruption(kind: ModelOptions["noise"], level: number): (x: Arra
  * input size instead of its 96; squared-error loss as in seed 003. */
 const seedAe = { hidden: [128], latent: 512, encoderActivation: "relu", decoderActivation: "relu", likelihood: "gaussian" };
 
-export const aeFamily: ModelFamily = {
+export const aeOptions = z.object({ ...CODE_OPTIONS, ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS });
+
+export const aeFamily: ModelFamily<typeof aeOptions> = {
   name: "ae",
-  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: aeOptions,
   description: "autoencoder: encoder f, decoder g, loss ||x − g(f(x))||² (gaussian) or BCE (bernoulli), any depth",
   presets: {
     "seed-ae": seedAe,
@@ -140,9 +143,15 @@ export const aeFamily: ModelFamily = {
   create: (options, info) => makeAutoencoder({ family: "ae", options, info, nets: mlpAeNets(options, info) }),
 };
 
-export const daeFamily: ModelFamily = {
+export const daeOptions = z.object({
+  ...aeOptions.shape,
+  noise: z.enum(["mask", "gaussian"]).default("mask").describe("DAE corruption: masking noise or additive Gaussian"),
+  noiseLevel: z.number().min(0).default(0.3).describe("DAE: fraction of inputs zeroed (mask) or noise σ (gaussian)"),
+});
+
+export const daeFamily: ModelFamily<typeof daeOptions> = {
   name: "dae",
-  options: ["latent", "noise", "noiseLevel", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: daeOptions,
   description: "denoising autoencoder: reconstructs x from a corrupted x̃ (masking noise or additive Gaussian noise)",
   presets: {
     "dae-mask": { noise: "mask", noiseLevel: 0.3 },

@@ -18,7 +18,8 @@ import { np, jnn, type Array } from "../engine/index.js";
 import { makeLatentModel, type LatentPenalty } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
 import type { GaussianProposal, ModelFamily } from "./types.js";
-import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
+import { z } from "zod";
+import { vaeOptions } from "./vae.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -47,9 +48,14 @@ const tcPenalty = (beta: number): LatentPenalty => ({
   },
 });
 
-export const betaTcvaeFamily: ModelFamily = {
+export const betaTcvaeOptions = z.object({
+  ...vaeOptions.shape,
+  tcBeta: z.number().min(0).default(6).describe("β-TCVAE: weight β of the total correlation term (1 is the ELBO)"),
+});
+
+export const betaTcvaeFamily: ModelFamily<typeof betaTcvaeOptions> = {
   name: "beta-tcvae",
-  options: ["latent", "tcBeta", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: betaTcvaeOptions,
   description: "β-TCVAE: the ELBO plus (β − 1) × the total correlation of q(z) (minibatch estimate), which penalises dependence between latent dimensions",
   presets: {
     /** Chen et al.'s dSprites setting: β = 6 on the total correlation, 10 latent dimensions. */

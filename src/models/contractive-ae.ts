@@ -15,7 +15,8 @@ import type { MlpParams } from "../nn/mlp.js";
 import { activationSpec } from "./nets.js";
 import { makeAutoencoder, mlpAeNets } from "./ae.js";
 import type { ModelFamily } from "./types.js";
-import { LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
+import { z } from "zod";
+import { aeOptions } from "./ae.js";
 
 /** φ(a) and φ'(a) elementwise (a forward-mode derivative with tangent 1). Consumes a. */
 function withSlope(phi: (a: Array) => Array, a: Array): [Array, Array] {
@@ -56,9 +57,14 @@ export function contractiveTerms(enc: MlpParams, x: Array, hiddenActivation: (a:
   return { code, frobenius: np.square(m).sum([1, 2]) };
 }
 
-export const contractiveAeFamily: ModelFamily = {
+export const contractiveAeOptions = z.object({
+  ...aeOptions.shape,
+  contractiveWeight: z.number().min(0).default(0.1).describe("λ of the contractive penalty λ‖J_f(x)‖²_F"),
+});
+
+export const contractiveAeFamily: ModelFamily<typeof contractiveAeOptions> = {
   name: "contractive-ae",
-  options: ["latent", "contractiveWeight", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: contractiveAeOptions,
   description: "contractive autoencoder: sigmoid code, penalty λ‖J_f(x)‖²_F on the encoder's Jacobian (closed form for one layer)",
   presets: {
     "cae-1layer": { hidden: [], latent: 256, contractiveWeight: 0.1, likelihood: "bernoulli" },

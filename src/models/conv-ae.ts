@@ -14,11 +14,12 @@ import { splitKey } from "../engine/index.js";
 import { convDecoder, convEncoder, convGridNets } from "./conv-nets.js";
 import { activationSpec } from "./nets.js";
 import { makeAutoencoder, type AeNets } from "./ae.js";
-import { CONV_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, CONV_OPTIONS, LIKELIHOOD_OPTIONS, type ConvOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params } from "./types.js";
 
 /** The grid code of convGridNets, flattened to [B, h·w·D] (and back for the decoder). */
-function convGridAeNets(options: ModelOptions, info: DataInfo): AeNets {
+function convGridAeNets(options: ConvOptions, info: DataInfo): AeNets {
   const grid = convGridNets({
     inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, codeDim: options.latent,
     encoderActivation: activationSpec(options.encoderActivation, options), decoderActivation: activationSpec(options.decoderActivation, options),
@@ -32,7 +33,7 @@ function convGridAeNets(options: ModelOptions, info: DataInfo): AeNets {
   };
 }
 
-export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
+export function convAeNets(options: z.infer<typeof convAeOptions>, info: DataInfo): AeNets {
   if (options.convCode === "grid") return convGridAeNets(options, info);
   const channels = options.convChannels;
   const dense = options.convDense > 0 ? [options.convDense] : [];
@@ -54,9 +55,15 @@ export function convAeNets(options: ModelOptions, info: DataInfo): AeNets {
   };
 }
 
-export const convAeFamily: ModelFamily = {
+export const convAeOptions = z.object({
+  ...CODE_OPTIONS, ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS,
+  convCode: z.enum(["dense", "grid"]).default("dense")
+    .describe("conv-ae: the code as `latent` dense units, or an h × w grid of `latent`-channel vectors (the VQ-VAE's nets without the quantiser)"),
+});
+
+export const convAeFamily: ModelFamily<typeof convAeOptions> = {
   name: "conv-ae",
-  options: ["latent", "convCode", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: convAeOptions,
   description: "convolutional autoencoder: strided conv encoder to a `latent`-unit code (or a grid of `latent`-d vectors), transposed-conv decoder",
   presets: {
     "conv-ae-small": { latent: 16, convChannels: [32, 64], convKernel: 3, convDense: 0, likelihood: "bernoulli" },

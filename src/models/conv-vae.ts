@@ -15,11 +15,12 @@ import { splitKey } from "../engine/index.js";
 import { activationSpec, chunkGaussian } from "./nets.js";
 import { convDecoder, convEncoder } from "./conv-nets.js";
 import { makeLatentModel, type LatentNets } from "./latent.js";
-import { CONV_OPTIONS, ELBO_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, CONV_OPTIONS, ELBO_OPTIONS, LIKELIHOOD_OPTIONS, type ConvOptions } from "./options.js";
 import type { DataInfo, ModelFamily, Params } from "./types.js";
 
 /** The conv encoder/decoder pair of a Gaussian-latent model (conv-vae; reusable by conditional ones). */
-export function convLatentNets(options: ModelOptions, info: DataInfo): LatentNets {
+export function convLatentNets(options: ConvOptions, info: DataInfo): LatentNets {
   const d = options.latent;
   const channels = options.convChannels;
   const dense = options.convDense > 0 ? [options.convDense] : [];
@@ -48,9 +49,11 @@ const kerasConvVae = {
   likelihood: "bernoulli", binarize: "static", lr: 1e-4, batchSize: 32, epochs: 10,
 };
 
-export const convVaeFamily: ModelFamily = {
+export const convVaeOptions = z.object({ ...CODE_OPTIONS, ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS });
+
+export const convVaeFamily: ModelFamily<typeof convVaeOptions> = {
   name: "conv-vae",
-  options: ["latent", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: convVaeOptions,
   description: "convolutional VAE: strided conv encoder, transposed-conv decoder (seed 001's Keras tutorial), any image size and channels",
   presets: { "keras-conv-vae": kerasConvVae },
   create: (options, info) =>

@@ -12,7 +12,8 @@ import { linear, type LinearParams } from "../nn/linear.js";
 import type { MlpParams } from "../nn/mlp.js";
 import { makeLatentModel, type LatentNets } from "./latent.js";
 import { activationSpec, chunkGaussian, mlpNets, pixels } from "./nets.js";
-import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, type CodeOptions, type MlpOptions } from "./options.js";
 import type { DataInfo, ModelFamily } from "./types.js";
 
 // [x₁ x₂] Wᵀ + b = x₁ W₁ᵀ + x₂ W₂ᵀ + b, W = [W₁ W₂] split by columns: torch's Linear of
@@ -46,10 +47,10 @@ function conditionalMlp(p: MlpParams, h: Array, c: Array, act: (x: Array) => Arr
 }
 
 /** seed 000's CVAE networks: encoder (x ++ c) -> hidden... -> 2d, decoder (z ++ c) -> hidden... -> D. */
-export function conditionalMlpNets(options: ModelOptions, info: DataInfo): LatentNets {
+export function conditionalMlpNets(options: MlpOptions & CodeOptions, info: DataInfo): LatentNets {
   const K = info.numClasses ?? 0;
   const D = pixels(info);
-  const { init } = mlpNets(options, info, 2 * options.latent, K); // the same parameters as Linear(D + K, ...) etc.
+  const { init } = mlpNets(options, info, 2 * options.latent, K, options.latent); // the same parameters as Linear(D + K, ...) etc.
   const encAct = activation(activationSpec(options.encoderActivation, options));
   const decAct = activation(activationSpec(options.decoderActivation, options));
   const needContext = (c?: Array): Array => {
@@ -73,9 +74,15 @@ const seedCvae = {
   likelihood: "bernoulli", conditionalPrior: "standard",
 };
 
-export const cvaeFamily: ModelFamily = {
+export const cvaeOptions = z.object({
+  ...CODE_OPTIONS, ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS,
+  conditionalPrior: z.enum(["standard", "class-mean"]).default("standard")
+    .describe("CVAE prior: N(0, I), or N(mu_c, I) with a learned mean per class (seed 002)"),
+});
+
+export const cvaeFamily: ModelFamily<typeof cvaeOptions> = {
   name: "cvae",
-  options: ["latent", "conditionalPrior", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: cvaeOptions,
   description: "conditional VAE: one-hot labels concatenated to encoder and decoder inputs; prior N(0, I) or N(mu_c, I); samples by label",
   presets: {
     "seed-cvae": seedCvae,
@@ -83,5 +90,8 @@ export const cvaeFamily: ModelFamily = {
     "class-prior-cvae": { ...seedCvae, conditionalPrior: "class-mean" },
   },
   create: (options, info) =>
-    makeLatentModel({ family: "cvae", options, info, nets: conditionalMlpNets(options, info), objective: "elbo", conditional: true }),
+    makeLatentModel({
+      family: "cvae", options, info, nets: conditionalMlpNets(options, info), objective: "elbo", conditional: true,
+      classMeanPrior: options.conditionalPrior === "class-mean",
+    }),
 };

@@ -18,7 +18,8 @@ import { Categorical, gumbelNoise, kl, type Distribution } from "../distribution
 import { pixelLikelihood, squaredError } from "./likelihood.js";
 import { mlpNets } from "./nets.js";
 import type { Batch, DataInfo, ElboTerms, Model, ModelFamily, Params } from "./types.js";
-import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { KL_WEIGHT_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, size } from "./options.js";
 
 // y = softmax((l + g) / τ), g ~ Gumbel(0, 1); hard: y_hard + (y − sg(y)).
 /**
@@ -35,7 +36,7 @@ export function gumbelSoftmax(logits: Array, tau: Array, key: Array, hard: boole
   return yHard.add(y.ref.sub(lax.stopGradient(y)));
 }
 
-export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae"): Model {
+export function makeDvae(options: z.infer<typeof dvaeOptions>, info: DataInfo, family = "dvae"): Model {
   const N = options.categoricals, K = options.classes, NK = N * K;
   const [C, H, W] = info.imageShape;
   const nets = mlpNets(options, info, NK, 0, NK);
@@ -148,9 +149,19 @@ export function makeDvae(options: ModelOptions, info: DataInfo, family = "dvae")
 /** Jang et al.'s MNIST model: 784-512-256-(20 × 10), ReLU, Bernoulli output. */
 const jangDvae = { hidden: [512, 256], categoricals: 20, classes: 10, encoderActivation: "relu", decoderActivation: "relu", likelihood: "bernoulli" };
 
-export const dvaeFamily: ModelFamily = {
+export const dvaeOptions = z.object({
+  ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...KL_WEIGHT_OPTIONS,
+  categoricals: size.default(20).describe("dVAE: N categorical latents"),
+  classes: size.default(10).describe("dVAE: K classes per latent"),
+  temperature: z.number().positive().default(1).describe("dVAE: initial Gumbel-softmax temperature"),
+  minTemperature: z.number().positive().default(0.5).describe("dVAE: final temperature"),
+  temperatureDecay: z.number().min(0).default(3e-5).describe("dVAE: τ = max(min, τ0·exp(−rate·step))"),
+  hardSamples: z.boolean().default(false).describe("dVAE: straight-through one-hot samples"),
+});
+
+export const dvaeFamily: ModelFamily<typeof dvaeOptions> = {
   name: "dvae",
-  options: ["categoricals", "classes", "temperature", "minTemperature", "temperatureDecay", "hardSamples", "beta", "klWarmupSteps", "klWarmupEpochs", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: dvaeOptions,
   description: "discrete VAE: N categorical latents of K classes, Gumbel-softmax with an annealed temperature (optionally straight-through), KL to the uniform prior",
   presets: { "jang-dvae": jangDvae },
   create: (options, info) => makeDvae(options, info),

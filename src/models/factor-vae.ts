@@ -15,7 +15,9 @@ import { mapParams, type ParamTree } from "../nn/tree.js";
 import { makeLatentModel, type LatentPenalty } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
 import type { ModelFamily } from "./types.js";
-import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
+import { z } from "zod";
+import { size } from "./options.js";
+import { vaeOptions } from "./vae.js";
 
 /** Each column of z [M, d] (consumed) permuted across the batch with its own permutation. key consumed. */
 export function permuteDimensions(z: Array, key: Array): Array {
@@ -45,9 +47,15 @@ const discriminatorPenalty = (gamma: number, latent: number, hidden: number[]): 
   },
 });
 
-export const factorVaeFamily: ModelFamily = {
+export const factorVaeOptions = z.object({
+  ...vaeOptions.shape,
+  factorGamma: z.number().min(0).default(35).describe("FactorVAE: weight γ of the discriminator's total-correlation estimate"),
+  discriminatorHidden: z.array(size).default([256, 256]).describe("FactorVAE: hidden layer sizes of the discriminator"),
+});
+
+export const factorVaeFamily: ModelFamily<typeof factorVaeOptions> = {
   name: "factor-vae",
-  options: ["latent", "factorGamma", "discriminatorHidden", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: factorVaeOptions,
   description: "FactorVAE: the ELBO plus γ × the total correlation of q(z), estimated by a discriminator between q(z) and its dimension-wise permutation",
   presets: {
     /** Kim & Mnih's dSprites setting: γ = 35, 10 latent dimensions (the discriminator smaller: 2 × 256). */

@@ -14,7 +14,7 @@ import {
   Normal, StandardNormal, kl, klStandardNormalPerDim, type Distribution,
 } from "../distributions/index.js";
 import type { Batch, DataInfo, ElboTerms, GaussianProposal, LossOutput, Model, Params, StepContext } from "./types.js";
-import type { ModelOptions } from "./options.js";
+import type { CodeOptions, LikelihoodOptions } from "./options.js";
 import { pixelLikelihood, squaredError } from "./likelihood.js";
 
 /** The networks of a Gaussian-latent model; conditioning c is a one-hot [B, numClasses] or absent. */
@@ -41,12 +41,16 @@ export type LatentPenalty = {
 
 export type LatentModelSpec = {
   family: string;
-  options: ModelOptions;
+  /** What the shared model reads: the code size, the likelihood, the ELBO's regularisers (free bits
+   *  and encoder noise, off when absent) and IWAE's k. The KL weight comes through the step context. */
+  options: CodeOptions & LikelihoodOptions & { freeBits?: number; encoderNoise?: number; iwSamples?: number };
   info: DataInfo;
   nets: LatentNets;
   objective: "elbo" | "iwae";
   conditional: boolean;
   penalty?: LatentPenalty;
+  /** The prior N(μ_c, I) with a learned mean per class (conditional models) in place of N(0, I). */
+  classMeanPrior?: boolean;
 };
 
 const mean0 = (x: Array) => np.mean(x, 0);
@@ -59,9 +63,9 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
   if (conditional && !numClasses) {
     throw new Error(`${spec.family} is conditional and needs a labelled data set`);
   }
-  const classMeanPrior = conditional && options.conditionalPrior === "class-mean";
+  const classMeanPrior = conditional && spec.classMeanPrior === true;
   const decoderLikelihood = pixelLikelihood(options, info);
-  if (objective === "iwae" && options.encoderNoise > 0) {
+  if (objective === "iwae" && (options.encoderNoise ?? 0) > 0) {
     throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
   }
 
@@ -179,7 +183,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   const loss = (params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput => {
     if (objective === "iwae") {
-      const k = options.iwSamples;
+      const k = options.iwSamples ?? 1;
       const logW = logImportanceWeights(params, batch, key, k); // [k, B]
       // IWAE_k = log-mean-exp over the k samples, per example
       const bound = jnn.logsumexp(logW.ref, 0).sub(Math.log(k));
@@ -187,10 +191,11 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       const iwaeBound = bound.mean();
       return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
     }
-    const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise : 0, spec.penalty);
+    const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise ?? 0 : 0, spec.penalty);
     // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
-    const klObjective = options.freeBits > 0
-      ? np.maximum(mean0(klPerDim!), options.freeBits).sum()
+    const freeBits = options.freeBits ?? 0;
+    const klObjective = freeBits > 0
+      ? np.maximum(mean0(klPerDim!), freeBits).sum()
       : (klPerDim!.dispose(), klB.ref.mean());
     const reconMean = recon.mean();
     const klMean = klB.mean();

@@ -7,7 +7,7 @@
 // Events are whole images [C, H, W]. The mean image is σ(out), or out clipped to [0, 1].
 import { np, type Array } from "../engine/index.js";
 import { Bernoulli, gaussianLikelihood, type Distribution } from "../distributions/index.js";
-import type { ModelOptions } from "./options.js";
+import type { LikelihoodOptions } from "./options.js";
 import type { DataInfo, Params } from "./types.js";
 
 export type PixelLikelihood = {
@@ -19,7 +19,7 @@ export type PixelLikelihood = {
   init(): Params;
 };
 
-export function pixelLikelihood(options: ModelOptions, info: DataInfo): PixelLikelihood {
+export function pixelLikelihood(options: LikelihoodOptions, info: DataInfo): PixelLikelihood {
   const learnedVariance = options.likelihood === "gaussian" && options.gaussianVariance === "learned";
   const of = (params: Params, out: Array): Distribution => {
     if (options.likelihood === "bernoulli") return new Bernoulli(out, { eventDims: 3 });

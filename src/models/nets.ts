@@ -3,13 +3,13 @@
 import { np, splitKey, type Array } from "../engine/index.js";
 import { initMlp, mlp, type MlpParams } from "../nn/mlp.js";
 import type { ActivationSpec } from "../nn/activations.js";
-import type { ModelOptions } from "./options.js";
+import type { ActivationName, CodeOptions, MlpOptions } from "./options.js";
 import type { DataInfo, Params } from "./types.js";
 import type { LatentNets } from "./latent.js";
 
 export const pixels = (info: DataInfo) => info.imageShape[0] * info.imageShape[1] * info.imageShape[2];
 
-export function activationSpec(name: ModelOptions["encoderActivation"], options: ModelOptions): ActivationSpec {
+export function activationSpec(name: ActivationName, options: { leakySlope: number }): ActivationSpec {
   return name === "leakyRelu" ? { name, slope: options.leakySlope } : name;
 }
 
@@ -23,7 +23,7 @@ export function withContext(h: Array, c?: Array): Array {
  * `encoderOut` is 2d for a Gaussian posterior (μ and log σ² in one layer, split like torch.chunk);
  * the decoder reads `decoderIn` numbers (default `latent`; the dVAE's N·K one-hot code).
  */
-export function mlpNets(options: ModelOptions, info: DataInfo, encoderOut: number, contextDim = 0, decoderIn = options.latent) {
+export function mlpNets(options: MlpOptions, info: DataInfo, encoderOut: number, contextDim: number, decoderIn: number) {
   const D = pixels(info);
   const encoderSizes = [D + contextDim, ...options.hidden, encoderOut];
   const decoderSizes = [decoderIn + contextDim, ...[...options.hidden].reverse(), D];
@@ -56,9 +56,9 @@ export function chunkGaussian(h: Array, d: number): [Array, Array] {
 }
 
 /** The MLP Gaussian-latent networks (vae, beta-vae, iwae, cvae). */
-export function mlpLatentNets(options: ModelOptions, info: DataInfo, conditional: boolean): LatentNets {
+export function mlpLatentNets(options: MlpOptions & CodeOptions, info: DataInfo, conditional: boolean): LatentNets {
   const K = conditional ? info.numClasses ?? 0 : 0;
-  const nets = mlpNets(options, info, 2 * options.latent, K);
+  const nets = mlpNets(options, info, 2 * options.latent, K, options.latent);
   return {
     init: nets.init,
     encode: (params, x, c) => chunkGaussian(nets.encoder(params, x, c), options.latent),

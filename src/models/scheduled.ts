@@ -5,10 +5,13 @@
 //
 // Adding one is an entry here and the model that reads it; the steps, the workers and the trainer
 // carry every entry of this table without naming any.
-import type { ModelOptions } from "./options.js";
+import type { OptionsOf, KL_WEIGHT_OPTIONS } from "./options.js";
+
+/** The options the schedules read (a run's configuration holds every family's, with defaults). */
+type ScheduleOptions = OptionsOf<typeof KL_WEIGHT_OPTIONS> & { temperature: number; minTemperature: number; temperatureDecay: number };
 
 /** What a scheduled scalar's value depends on: the options, the optimizer step (0-based) and the epoch's length. */
-type At = (options: ModelOptions, step: number, stepsPerEpoch: number) => number;
+type At = (options: ScheduleOptions, step: number, stepsPerEpoch: number) => number;
 
 type ScheduleEntry = {
   /** The value at a training step. */
@@ -37,7 +40,7 @@ export type ScalarName = keyof typeof SCHEDULED;
 export type Scalars<T> = { [name in ScalarName]: T };
 
 /** Every scheduled scalar at `step`, for training or for validation. */
-export function scalarsAt(options: ModelOptions, step: number, stepsPerEpoch: number, phase: "train" | "validation" = "train"): Scalars<number> {
+export function scalarsAt(options: ScheduleOptions, step: number, stepsPerEpoch: number, phase: "train" | "validation" = "train"): Scalars<number> {
   const entries = Object.entries(SCHEDULED) as [ScalarName, ScheduleEntry][];
   return Object.fromEntries(entries.map(([name, entry]) =>
     [name, ((phase === "validation" && entry.validation) || entry.at)(options, step, stepsPerEpoch)])) as Scalars<number>;

@@ -6,7 +6,8 @@
 import { np, type Array } from "../engine/index.js";
 import { sigmoid } from "../distributions/stable.js";
 import { makeAutoencoder, mlpAeNets, type CodePenalty } from "./ae.js";
-import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { aeOptions } from "./ae.js";
 import type { ModelFamily } from "./types.js";
 
 /** Σ_j KL(ρ ‖ ρ̂_j) for the batch-mean activations ρ̂ [d] (consumed); ρ̂ clipped away from 0 and 1. */
@@ -17,7 +18,7 @@ export function klSparsity(rho: number, rhoHat: Array): Array {
   return a.add(b).sum();
 }
 
-export function sparsityPenalty(options: ModelOptions): CodePenalty {
+export function sparsityPenalty(options: z.infer<typeof sparseAeOptions>): CodePenalty {
   const { sparsity, sparsityWeight: w, sparsityTarget: rho } = options;
   return (_params, x, code) => {
     x.dispose();
@@ -28,9 +29,16 @@ export function sparsityPenalty(options: ModelOptions): CodePenalty {
   };
 }
 
-export const sparseAeFamily: ModelFamily = {
+export const sparseAeOptions = z.object({
+  ...aeOptions.shape,
+  sparsity: z.enum(["kl", "l1"]).default("kl").describe("sparse AE penalty: KL(ρ‖ρ̂_j) on sigmoid codes, or L1 on codes"),
+  sparsityWeight: z.number().min(0).default(1).describe("weight of the sparsity penalty"),
+  sparsityTarget: z.number().gt(0).lt(1).default(0.05).describe("ρ, target mean activation of a sparse code unit"),
+});
+
+export const sparseAeFamily: ModelFamily<typeof sparseAeOptions> = {
   name: "sparse-ae",
-  options: ["latent", "sparsity", "sparsityWeight", "sparsityTarget", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: sparseAeOptions,
   description: "sparse autoencoder: sigmoid codes with a KL(ρ‖ρ̂_j) sparsity penalty toward mean activation ρ, or L1 on the code",
   presets: {
     "sparse-kl": { sparsity: "kl", sparsityTarget: 0.1, sparsityWeight: 30, latent: 64 }, // w as in test/ae.test.ts

@@ -18,13 +18,14 @@ import { linear, type LinearParams } from "../nn/linear.js";
 import type { MlpParams } from "../nn/mlp.js";
 import { activationSpec, pixels } from "./nets.js";
 import { makeAutoencoder, mlpAeNets, reconstructionLoss } from "./ae.js";
-import { LIKELIHOOD_OPTIONS, MLP_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { aeOptions } from "./ae.js";
 import type { DataInfo, ModelFamily, Params, PretrainStage } from "./types.js";
 
 const layer = (tree: Params, group: "encoder" | "decoder", i: number) => (tree[group] as MlpParams)[String(2 * i)] as LinearParams;
 
 /** The L greedy stages of an MLP AE with hidden sizes `options.hidden` (L = hidden.length + 1). */
-export function greedyStages(options: ModelOptions, info: DataInfo): PretrainStage[] {
+export function greedyStages(options: z.infer<typeof stackedAeOptions>, info: DataInfo): PretrainStage[] {
   const L = options.hidden.length + 1;
   const D = pixels(info);
   const enc = activation(activationSpec(options.encoderActivation, options));
@@ -54,9 +55,14 @@ export function greedyStages(options: ModelOptions, info: DataInfo): PretrainSta
   }));
 }
 
-export const stackedAeFamily: ModelFamily = {
+export const stackedAeOptions = z.object({
+  ...aeOptions.shape,
+  pretrainEpochs: z.number().int().min(0).default(2).describe("stacked AE: greedy epochs per layer before fine-tuning"),
+});
+
+export const stackedAeFamily: ModelFamily<typeof stackedAeOptions> = {
   name: "stacked-ae",
-  options: ["latent", "pretrainEpochs", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: stackedAeOptions,
   description: "stacked autoencoder: greedy layer-wise pretraining (pretrainEpochs per layer), then end-to-end fine-tuning",
   presets: {
     "stacked-3": { hidden: [256, 128], latent: 32, pretrainEpochs: 2, likelihood: "bernoulli" },

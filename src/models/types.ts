@@ -4,7 +4,7 @@
 // Ownership (docs/ARCHITECTURE.md): `params` is borrowed; batches, keys and latent codes passed in
 // are consumed; every returned array is owned by the caller.
 import type { Array } from "../engine/index.js";
-import type { ModelOptions, OptionKey } from "./options.js";
+import type { z } from "zod";
 import type { Scalars } from "./scheduled.js";
 
 /** What a model needs to know about its data. */
@@ -46,7 +46,8 @@ export type ElboTerms = {
 
 export type Model = {
   readonly family: string;
-  readonly options: ModelOptions;
+  /** The options it was built with (its family's schema; a run passes the whole configuration). */
+  readonly options: Readonly<Record<string, unknown>>;
   readonly info: DataInfo;
   /** Size of the code `encode` returns per example. */
   readonly codeDim: number;
@@ -121,13 +122,17 @@ export type PretrainStage = {
   loss(params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput;
 };
 
-/** A model family: its name, what it is, its presets and how to build one. */
-export type ModelFamily = {
+/**
+ * A model family: its name, what it is, its options, its presets and how to build one. `options` is
+ * its own zod schema, made of the shared groups it uses (options.ts: the code, the networks, the
+ * likelihood, the ELBO's weight) and its own keys; a run's config.json keeps these and the training
+ * keys, no other family's.
+ */
+export type ModelFamily<S extends z.ZodObject = z.ZodObject> = {
   name: string;
   description: string;
   /** Named partial configurations (architecture and, where the source fixes them, training). */
   presets: Record<string, Record<string, unknown>>;
-  /** The options it reads: its config.json keeps these and the training keys, no other family's. */
-  options: readonly OptionKey[];
-  create(options: ModelOptions, info: DataInfo): Model;
+  options: S;
+  create(options: z.infer<S>, info: DataInfo): Model;
 };

@@ -2,7 +2,8 @@
 // bits) and iwae (the importance-weighted bound as the objective; k = 1 is the VAE).
 import { makeLatentModel } from "./latent.js";
 import { mlpLatentNets } from "./nets.js";
-import { ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, ELBO_OPTIONS, ENCODER_NOISE_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, positiveInt } from "./options.js";
 import type { ModelFamily } from "./types.js";
 
 /** Seed 000's MNIST VAE: 784-400-20, LeakyReLU(0.2) encoder, ReLU decoder, Bernoulli output. */
@@ -24,18 +25,21 @@ const burdaVae = { hidden: [200, 200], latent: 50, encoderActivation: "tanh", de
  */
 export const spritesVae = { latent: 16, beta: 0.5, klWarmupEpochs: 10, batchSize: 32, epochs: 20, lr: 3e-3, lrSchedule: "cosine" };
 
-export const vaeFamily: ModelFamily = {
+/** The options of the MLP VAEs (vae, beta-vae, and with their own keys beta-tcvae, factor-vae). */
+export const vaeOptions = z.object({ ...CODE_OPTIONS, ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS });
+
+export const vaeFamily: ModelFamily<typeof vaeOptions> = {
   name: "vae",
-  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: vaeOptions,
   description: "variational autoencoder: Gaussian q(z|x), N(0, I) prior, Bernoulli or Gaussian decoder, loss −ELBO",
   presets: { "seed-vae": seedVae, "pythae-vae": pythaeVae, "burda-vae": burdaVae, "sprites-vae": spritesVae },
   create: (options, info) =>
     makeLatentModel({ family: "vae", options, info, nets: mlpLatentNets(options, info, false), objective: "elbo", conditional: false }),
 };
 
-export const betaVaeFamily: ModelFamily = {
+export const betaVaeFamily: ModelFamily<typeof vaeOptions> = {
   name: "beta-vae",
-  options: ["latent", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ELBO_OPTIONS],
+  options: vaeOptions,
   description: "β-VAE: KL weighted by β, optional linear KL warm-up and free bits (per-dimension KL floor)",
   presets: {
     "beta4": { beta: 4 },
@@ -45,9 +49,14 @@ export const betaVaeFamily: ModelFamily = {
     makeLatentModel({ family: "beta-vae", options, info, nets: mlpLatentNets(options, info, false), objective: "elbo", conditional: false }),
 };
 
-export const iwaeFamily: ModelFamily = {
+export const iwaeOptions = z.object({
+  ...CODE_OPTIONS, ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS, ...ENCODER_NOISE_OPTIONS,
+  iwSamples: positiveInt.default(5).describe("k, importance samples of the IWAE bound (k = 1 is the VAE)"),
+});
+
+export const iwaeFamily: ModelFamily<typeof iwaeOptions> = {
   name: "iwae",
-  options: ["latent", "iwSamples", "encoderNoise", ...MLP_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: iwaeOptions,
   description: "importance-weighted autoencoder: trains on the k-sample bound log (1/k) Σ p(x,z_i)/q(z_i|x)",
   presets: { "burda-iwae": { ...burdaVae, iwSamples: 5 }, "pythae-iwae": { ...pythaeVae, iwSamples: 5 } },
   create: (options, info) =>

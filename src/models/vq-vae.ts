@@ -18,13 +18,16 @@ import { convGridNets, type CodeGridNets } from "./conv-nets.js";
 import { codebookOf, codebookUsage, initQuantizer, lookupCodes, quantize, updateQuantizer, combineQuantizerStats, nearestCodes, type VqConfig } from "./vq.js";
 import { fitCodePrior, makeCodePrior, type CodePriorConfig } from "./code-prior.js";
 import type { Batch, DataInfo, Model, ModelFamily, Params } from "./types.js";
-import { CONV_OPTIONS, LIKELIHOOD_OPTIONS, type ModelOptions } from "./options.js";
+import { z } from "zod";
+import { CODE_OPTIONS, CONV_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, positiveInt, size } from "./options.js";
+
+type VqVaeOptions = z.infer<typeof vqVaeOptions>;
 
 /** Encoder and decoder of a VQ-VAE: x [B, C, H, W] <-> code vectors [B, N, D]. */
 export type VqNets = CodeGridNets;
 
 /** MLP nets: x -> hidden... -> N·D (reshaped [B, N, D]); N·D -> reversed hidden... -> x. */
-export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
+export function mlpVqNets(options: VqVaeOptions, info: DataInfo): VqNets {
   const P = pixels(info), N = options.codePositions, D = options.latent;
   const encAct = activationSpec(options.encoderActivation, options);
   const decAct = activationSpec(options.decoderActivation, options);
@@ -46,14 +49,14 @@ export function mlpVqNets(options: ModelOptions, info: DataInfo): VqNets {
 }
 
 /** Conv nets: the code grid of conv-nets.ts (stride-2 'same' convs, a 1×1 projection to D). */
-export function convVqNets(options: ModelOptions, info: DataInfo): VqNets {
+export function convVqNets(options: VqVaeOptions, info: DataInfo): VqNets {
   return convGridNets({
     inputShape: info.imageShape, channels: options.convChannels, kernel: options.convKernel, codeDim: options.latent,
     encoderActivation: activationSpec(options.encoderActivation, options), decoderActivation: activationSpec(options.decoderActivation, options),
   });
 }
 
-export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, family = "vq-vae"): Model {
+export function makeVqVae(options: VqVaeOptions, info: DataInfo, nets: VqNets, family = "vq-vae"): Model {
   const N = nets.positions, D = options.latent, K = options.codebookSize;
   const vq: VqConfig = {
     K, D, commitment: options.commitment, ema: options.ema, decay: options.emaDecay,
@@ -161,9 +164,27 @@ export function makeVqVae(options: ModelOptions, info: DataInfo, nets: VqNets, f
   return model;
 }
 
-export const vqVaeFamily: ModelFamily = {
+export const vqVaeOptions = z.object({
+  ...CODE_OPTIONS, ...CONV_OPTIONS, hidden: MLP_OPTIONS.hidden, ...LIKELIHOOD_OPTIONS,
+  vqNets: z.enum(["conv", "mlp"]).default("conv")
+    .describe("VQ-VAE nets: conv (a grid of code vectors, convChannels/convKernel) or mlp (hidden, codePositions)"),
+  codePositions: size.default(16).describe("VQ-VAE with MLP nets: code vectors N per example"),
+  codebookSize: size.default(128).describe("VQ-VAE: number of codes K"),
+  commitment: z.number().min(0).default(0.25).describe("VQ-VAE: β of the commitment loss"),
+  ema: z.boolean().default(false).describe("VQ-VAE: EMA codebook updates instead of the codebook loss"),
+  emaDecay: z.number().gt(0).lt(1).default(0.99).describe("VQ-VAE: EMA decay"),
+  deadCodeRestart: z.boolean().default(false).describe("VQ-VAE: restart unused codes from encoder outputs"),
+  deadCodeThreshold: z.number().positive().default(1)
+    .describe("VQ-VAE: a code is dead when its EMA count of assigned vectors per batch falls below this"),
+  codePrior: z.enum(["autoregressive", "independent"]).default("autoregressive")
+    .describe("VQ-VAE: prior over code indices fitted after training (MADE, or a categorical per position)"),
+  priorHidden: z.array(size).default([256]).describe("VQ-VAE: hidden layer sizes of the autoregressive code prior"),
+  priorEpochs: positiveInt.default(5).describe("VQ-VAE: epochs of code-prior training after the autoencoder"),
+});
+
+export const vqVaeFamily: ModelFamily<typeof vqVaeOptions> = {
   name: "vq-vae",
-  options: ["latent", "vqNets", "hidden", "codePositions", "codebookSize", "commitment", "ema", "emaDecay", "deadCodeRestart", "deadCodeThreshold", "codePrior", "priorHidden", "priorEpochs", ...CONV_OPTIONS, ...LIKELIHOOD_OPTIONS],
+  options: vqVaeOptions,
   description: "VQ-VAE: nearest-codebook quantisation with the straight-through gradient; EMA codebook and dead-code restarts as options; samples through a prior over codes fitted after training",
   presets: {
     /** The recorded runs' model (docs/results-discrete.md): a 7×7 grid of 8-d vectors, 64 codes, EMA, restarts. */

@@ -2,8 +2,7 @@
 // defaults <- preset <- --config FILE.json <- flags <- --set key=value, in that order.
 import { z } from "zod";
 import { LatentkitError } from "../io/errors.js";
-import { modelOptionsSchema } from "../models/options.js";
-import { getModelFamily, findPreset } from "../models/registry.js";
+import { getModelFamily, findPreset, modelFamilies, modelOptionsSchema, familyOptionKeys } from "../models/registry.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -66,8 +65,33 @@ const modelKeys = new Set(Object.keys(modelOptionsSchema.shape));
  * rest with the defaults (validateConfig), so an older config.json with every key loads as it is.
  */
 export function savedConfig<T extends { model: string }>(config: T): Partial<T> {
-  const own = new Set<string>(getModelFamily(config.model).options);
+  const own = new Set<string>(familyOptionKeys(getModelFamily(config.model)));
   return Object.fromEntries(Object.entries(config).filter(([k]) => trainingKeys.has(k) || own.has(k) || !modelKeys.has(k))) as Partial<T>;
+}
+
+/**
+ * Reading a run folder's config.json: an older one held every family's options; only the run's
+ * family's are kept (the others were never read), so it validates like a new one.
+ */
+export function ownOptions(values: ConfigSource): ConfigSource {
+  const family = getModelFamily(typeof values.model === "string" ? values.model : "vae");
+  const own = new Set<string>(familyOptionKeys(family));
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !modelKeys.has(k) || own.has(k)));
+}
+
+/**
+ * A model option the user gave that the run's family does not have is refused in one line: it
+ * would change nothing. A value equal to the default passes (a configuration written out in full).
+ */
+function refuseOtherFamiliesOptions(model: string, given: ConfigSource): void {
+  const own = new Set<string>(familyOptionKeys(getModelFamily(model)));
+  for (const [key, value] of Object.entries(given)) {
+    if (!modelKeys.has(key) || own.has(key)) continue;
+    const fallback = (modelOptionsSchema.shape as Record<string, z.ZodType>)[key].parse(undefined);
+    if (JSON.stringify(value) === JSON.stringify(fallback)) continue;
+    const owners = modelFamilies.filter((f) => key in f.options.shape).map((f) => f.name);
+    throw new LatentkitError(`${key} is not an option of model ${model} (it is one of ${owners.join(", ")}'s); the options of ${model}: ${[...own].join(", ")}`);
+  }
 }
 
 /** Describes a zod issue as "key: value is not allowed (allowed: ...)". */
@@ -130,6 +154,6 @@ export function resolveConfigSources(file: ConfigSource, flags: ConfigSource, se
     presetModel = found.family.name;
   }
   const config = validateConfig(mergeSources({ model: presetModel }, presetValues, merged));
-  getModelFamily(config.model);
+  refuseOtherFamiliesOptions(config.model, merged);
   return config;
 }

@@ -7,6 +7,7 @@ import { mapParams, countParams } from "../nn/tree.js";
 import { countFlops } from "../engine/flops.js";
 import type { Batch, Model, Params } from "../models/types.js";
 import { scalarsAt, type Scalars } from "../models/scheduled.js";
+import { modelOptionsSchema } from "../models/registry.js";
 import { adam, adamw, sgd, applyUpdate, gradientStep, lossAndGradient, type Objective, type Optimizer } from "../optim/index.js";
 import type { RunConfig } from "./config.js";
 
@@ -154,7 +155,7 @@ export function stepFlops(model: Model, optimizer: Optimizer<any>, batchSize: nu
   const [c, h, w] = model.info.imageShape;
   const batch = { x: np.zeros([batchSize, c, h, w]), labels: np.zeros([batchSize], { dtype: np.int32 }) };
   return countFlops(makeTrainStep(model, optimizer, null), params, optimizer.init(splitBuffers(params).trainable),
-    batch, keyFromSeed(1), np.array(1e-3), scalarArrays(scalarsAt(model.options, 0, 1)));
+    batch, keyFromSeed(1), np.array(1e-3), scalarArrays(scalarsAt(modelOptionsSchema.parse({}), 0, 1))); // values do not change the FLOPs
 }
 
 /** evalStep(params, batch, key, scalars) -> { loss, metrics }; params borrowed, the rest consumed. */

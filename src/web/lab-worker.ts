@@ -9,6 +9,7 @@ import { initDevice } from "../engine/index.js";
 import { evaluate } from "../eval/evaluate.js";
 import { makeSplit } from "../data/dataset.js";
 import type { MetricsLine } from "../api/train.js";
+import { familyOptionKeys, getModelFamily } from "../models/registry.js";
 
 export type LabOptions = {
   model: string; latent: number; beta: number; klWarmupEpochs: number; steps: number; lr: number; batchSize: number; seed: number;
@@ -122,8 +123,11 @@ async function run(o: LabOptions, device?: string, data?: LabData): Promise<void
     post({ type: "view", view: { step, imageShape, originals: fixed.data, reconstructions: recon.data, samples, klPerDim, scatter: { x, y, labels: scatterLabels, dims } } });
   };
 
+  // the page's settings that this family has (an AE has no β)
+  const own = new Set(familyOptionKeys(getModelFamily(o.model)));
+  const settings = Object.fromEntries(Object.entries({ latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs }).filter(([k]) => own.has(k)));
   const result = await train({
-    dataset: data ? { train: d.train, valid: d.test, ...(d.trainLabels && d.testLabels ? { labels: d.trainLabels, validLabels: d.testLabels } : {}) } : "sprites", model: o.model, latent: o.latent, beta: o.beta, klWarmupEpochs: o.klWarmupEpochs, lr: o.lr, batchSize: o.batchSize,
+    dataset: data ? { train: d.train, valid: d.test, ...(d.trainLabels && d.testLabels ? { labels: d.trainLabels, validLabels: d.testLabels } : {}) } : "sprites", model: o.model, ...settings, lr: o.lr, batchSize: o.batchSize,
     seed: o.seed, epochs: Math.max(1, Math.ceil(o.steps / stepsPerEpoch)), signal: stop.signal,
     onEpoch: (e) => epochs.push(e.metrics),
     onStep: async (e) => {
