@@ -6,6 +6,7 @@ import type { ModelFamily } from "./types.js";
 import { vaeFamily, betaVaeFamily, iwaeFamily } from "./vae.js";
 import { betaTcvaeFamily } from "./beta-tcvae.js";
 import { factorVaeFamily } from "./factor-vae.js";
+import { dipVaeFamily } from "./dip-vae.js";
 import { aeFamily, daeFamily } from "./ae.js";
 import { sparseAeFamily } from "./sparse-ae.js";
 import { contractiveAeFamily } from "./contractive-ae.js";
@@ -17,7 +18,7 @@ import { vqVaeFamily } from "./vq-vae.js";
 import { dvaeFamily } from "./dvae.js";
 
 const FAMILIES = [
-  vaeFamily, betaVaeFamily, iwaeFamily, betaTcvaeFamily, factorVaeFamily, cvaeFamily, convVaeFamily,
+  vaeFamily, betaVaeFamily, iwaeFamily, betaTcvaeFamily, factorVaeFamily, dipVaeFamily, cvaeFamily, convVaeFamily,
   aeFamily, daeFamily, sparseAeFamily, contractiveAeFamily, stackedAeFamily, convAeFamily, vqVaeFamily, dvaeFamily,
 ] as const;
 
