@@ -3,7 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SCHEDULED, scalarsAt } from "../src/models/scheduled.js";
-import { modelOptionsSchema } from "../src/models/registry.js";
+import { getModelFamily, modelOptionsSchema } from "../src/models/registry.js";
+import { resolveConfigSources } from "../src/train/config.js";
+import { dataInfo, train } from "../src/train/trainer.js";
+import { loadDataset } from "../src/data/registry.js";
+import type { Array as Tensor } from "../src/engine/index.js";
+import type { Model } from "../src/models/types.js";
 
 const options = (o: Record<string, unknown> = {}) => modelOptionsSchema.parse(o);
 
@@ -28,4 +33,32 @@ test("Gumbel-softmax annealing: τ_t = max(τ_min, τ_0·exp(−r t)), the same 
   assert.ok(Math.abs(scalarsAt(o, 100, 10).temperature - Math.exp(-0.1)) < 1e-12);
   assert.equal(scalarsAt(o, 1e6, 10).temperature, 0.5);
   assert.equal(scalarsAt(o, 100, 10, "validation").temperature, scalarsAt(o, 100, 10).temperature);
+});
+
+test("a new entry of the table reaches a model's loss by name at every step, and validation's value at validation: nothing else changes", async () => {
+  const table = SCHEDULED as Record<string, { at: (o: unknown, step: number) => number; validation?: (o: unknown, step: number) => number }>;
+  table.probe = { at: (_o, step) => 0.5 * step, validation: () => -1 };
+  try {
+    const config = resolveConfigSources({}, { model: "vae", hidden: [16], latent: 2, epochs: 2, batchSize: 512, workers: 1, evalIsSamples: 0 }, {});
+    const data = await loadDataset("sprites");
+    const vae = getModelFamily("vae").create(config, dataInfo(data));
+    // a model that reads the new scalar (borrowed, as every model reads its context) and reports it
+    // (through the loss: jax-js refuses an aux output of valueAndGrad that depends on no parameter)
+    const model: Model = {
+      ...vae,
+      loss(params, batch, key, ctx) {
+        const out = vae.loss(params, batch, key, ctx);
+        return { ...out, metrics: { ...out.metrics, probe: out.loss.ref.mul(0).add((ctx as unknown as Record<string, Tensor>).probe.ref) } };
+      },
+    };
+    const seen: number[] = [];
+    const result = await train({ config, model, data, onStep: (e) => { seen.push(e.metrics.probe); } });
+    const steps = result.state.step;
+    assert.equal(steps, 2 * Math.floor(data.splits.train!.n / 512));
+    assert.deepEqual(seen, Array.from({ length: steps }, (_, t) => 0.5 * t), "the value at each step, in the jitted step");
+    assert.deepEqual(result.metrics.map((line) => line.valid_probe), [-1, -1], "validation's value in validation");
+    for (const leaf of Object.values(result.params)) (leaf as { dispose?: () => void }).dispose?.();
+  } finally {
+    delete table.probe;
+  }
 });
