@@ -29,6 +29,7 @@ import { trainClassifier, predictClasses } from "../src/eval/classifier.js";
 import { conv2dKeras, convTranspose2dSame, convOutSize, samePadding } from "../src/models/conv-nets.js";
 import { initConv2d, initConvTranspose2d } from "../src/nn/conv.js";
 import { assertClose, randn, seededRandom } from "./helpers/numeric.js";
+import { classMeanPrior } from "../src/models/prior.js";
 
 await init();
 
@@ -200,7 +201,7 @@ function fixedPosteriorModel(mu: number[], logVar: number[], B: number, d: numbe
     decode: (_p, z) => z.reshape([z.shape[0], 1, 1, d]),
   };
   const options = modelOptionsSchema.parse({ latent: d, conditionalPrior: "class-mean", ...extra });
-  return makeLatentModel({ family: "test-cvae", options, info: { imageShape: [1, 1, d], numClasses: 3 }, nets, objective: "elbo", conditional: true });
+  return makeLatentModel({ family: "test-cvae", options, info: { imageShape: [1, 1, d], numClasses: 3 }, nets, objective: "elbo", conditional: true, prior: classMeanPrior(d, 3) });
 }
 
 test("class-mean prior: KL(q‖N(μ_c, I)) is seed 002's ½ Σ[(μ − μ_c)² + σ² − log σ² − 1] and the registry's Normal‖Normal", () => {

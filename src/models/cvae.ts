@@ -15,6 +15,7 @@ import { activationSpec, chunkGaussian, mlpNets, pixels } from "./nets.js";
 import { z } from "zod";
 import { CODE_OPTIONS, ELBO_OPTIONS, LIKELIHOOD_OPTIONS, MLP_OPTIONS, type CodeOptions, type MlpOptions } from "./options.js";
 import type { DataInfo, ModelFamily } from "./types.js";
+import { classMeanPrior } from "./prior.js";
 
 // [x₁ x₂] Wᵀ + b = x₁ W₁ᵀ + x₂ W₂ᵀ + b, W = [W₁ W₂] split by columns: torch's Linear of
 // torch.cat([x, c], 1), computed without a contraction of odd length (jax-js 0.1.25's matmul runs
@@ -92,6 +93,6 @@ export const cvaeFamily: ModelFamily<typeof cvaeOptions> = {
   create: (options, info) =>
     makeLatentModel({
       family: "cvae", options, info, nets: conditionalMlpNets(options, info), objective: "elbo", conditional: true,
-      classMeanPrior: options.conditionalPrior === "class-mean",
+      prior: options.conditionalPrior === "class-mean" ? classMeanPrior(options.latent, info.numClasses ?? 0) : undefined,
     }),
 };

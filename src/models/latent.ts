@@ -10,9 +10,8 @@
 // the batch too; averaging only rescales the gradient, which Adam ignores, and makes losses
 // comparable across batch sizes: the reported numbers are nats per example).
 import { np, jnn, lax, random, splitKey, writeOut, type Array } from "../engine/index.js";
-import {
-  Normal, StandardNormal, kl, klStandardNormalPerDim, type Distribution,
-} from "../distributions/index.js";
+import { Normal, type Distribution } from "../distributions/index.js";
+import { standardNormalPrior, type LatentPrior } from "./prior.js";
 import type { Batch, DataInfo, ElboTerms, GaussianProposal, LossOutput, Model, Params, StepContext } from "./types.js";
 import type { CodeOptions, LikelihoodOptions } from "./options.js";
 import { pixelLikelihood, squaredError } from "./likelihood.js";
@@ -49,8 +48,8 @@ export type LatentModelSpec = {
   objective: "elbo" | "iwae";
   conditional: boolean;
   penalty?: LatentPenalty;
-  /** The prior N(μ_c, I) with a learned mean per class (conditional models) in place of N(0, I). */
-  classMeanPrior?: boolean;
+  /** p(z | c) (prior.ts); N(0, I) when absent. */
+  prior?: LatentPrior;
 };
 
 const mean0 = (x: Array) => np.mean(x, 0);
@@ -63,7 +62,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
   if (conditional && !numClasses) {
     throw new Error(`${spec.family} is conditional and needs a labelled data set`);
   }
-  const classMeanPrior = conditional && spec.classMeanPrior === true;
+  const prior = spec.prior ?? standardNormalPrior(d);
   const decoderLikelihood = pixelLikelihood(options, info);
   if (objective === "iwae" && (options.encoderNoise ?? 0) > 0) {
     throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
@@ -84,16 +83,6 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     return Normal.fromLogVar(mu, logVar);
   };
 
-  /** μ_c = onehot(c) M, the learned prior mean of each example's class: [B, K] @ [K, d]. c consumed. */
-  const classMean = (params: Params, c: Array): Array => np.matmul(c, (params.priorMean as Array).ref);
-
-  /** p(z) = N(0, I), or N(μ_c, I) with a learned mean per class (seed 002's CVAE prior). */
-  const prior = (params: Params, q: Normal, c?: Array): Distribution => {
-    if (classMeanPrior && c) return new Normal(classMean(params, c), 1);
-    c?.dispose();
-    return StandardNormal.like(q);
-  };
-
   /**
    * p(x|z): events are whole images [C, H, W]. z [N, d] consumed; c borrowed by the caller.
    * `written`: the decoder's output goes through writeOut (gradients with respect to z alone).
@@ -108,21 +97,9 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
 
   const ref = (c?: Array) => c?.ref;
 
-  // KL(N(μ, σ²)‖N(μ_c, 1)) per dimension = ½ ((μ − μ_c)² + σ² − log σ² − 1)   (seed 002; μ_c = 0: N(0, I))
-  /** KL(q‖p) per example [B] and per dimension [B, d] (both priors factorise). c consumed. */
+  /** KL(q‖p) per example [B] and per dimension [B, d] (the priors factorise). c consumed. */
   const klTerms = (params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array } => {
-    let perDim: Array;
-    if (classMeanPrior && c) {
-      // through the KL registry (Normal‖Normal), per dimension: both factorised with no event dims
-      const qDim = Normal.fromLogVar(q.loc.ref, np.broadcastTo(q.logScale.ref.mul(2), q.shape), { eventDims: 0 });
-      const pDim = new Normal(classMean(params, c), 1, { eventDims: 0 });
-      perDim = kl(qDim, pDim);
-      qDim.dispose();
-      pDim.dispose();
-    } else {
-      c?.dispose();
-      perDim = klStandardNormalPerDim(q);
-    }
+    const perDim = prior.klPerDim(params, q, c);
     return { kl: perDim.ref.sum(-1), perDim };
   };
 
@@ -166,7 +143,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     const density = pathwise ? Normal.fromLogVar(lax.stopGradient(q.loc.ref), lax.stopGradient(q.logScale.ref.mul(2))) : q;
     const logQ = density.logProb(z.ref); // [k, B]
     if (pathwise) density.dispose();
-    const p = prior(params, q, ref(c));
+    const p = prior.density(params, q, ref(c));
     const logPz = p.logProb(z.ref);
     p.dispose();
     const cRep = c ? np.broadcastTo(c.ref.reshape([1, B, numClasses]), [k, B, numClasses]).reshape([k * B, numClasses]) : undefined;
@@ -226,7 +203,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       const [kNets, kPrior] = splitKey(key);
       const params = nets.init(kNets);
       if (spec.penalty?.init) Object.assign(params, spec.penalty.init(kPrior.ref));
-      if (classMeanPrior) params.priorMean = np.zeros([numClasses, d]);
+      Object.assign(params, prior.init());
       Object.assign(params, decoderLikelihood.init());
       kPrior.dispose();
       return params;
@@ -246,7 +223,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       return out;
     },
     reconstruct,
-    // z ~ p(z[|c]): N(0, I), or N(μ_c, I) for the class-mean prior; then the decoder's mean image
+    // z ~ p(z[|c]) (prior.ts), then the decoder's mean image
     sample(params, key, n, labels) {
       if (labels && labels.shape[0] !== n) {
         const m = labels.shape[0];
@@ -255,8 +232,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
         throw new Error(`${spec.family}.sample: ${m} labels for n = ${n} samples (one label per sample)`);
       }
       const c = context(labels);
-      let z = new StandardNormal([n, d]).rsample(key);
-      if (classMeanPrior && c) z = z.add(classMean(params, c.ref));
+      const z = prior.sample(params, key, n, ref(c));
       const out = decodeMean(params, z, ref(c));
       c?.dispose();
       return out;
