@@ -110,3 +110,14 @@ test("another family's option is refused in one line naming its owner; its defau
   const old = { model: "cvae", latent: 4, codebookSize: 64, conditionalPrior: "class-mean", version: "0.1.0" };
   assert.deepEqual(ownOptions(old), { model: "cvae", latent: 4, conditionalPrior: "class-mean", version: "0.1.0" });
 });
+
+test("`latentkit models --json` (listModels) gives each family's options with their defaults", async () => {
+  const { listModels } = await import("../src/index.js");
+  for (const listing of listModels()) {
+    const family = modelFamilies.find((f) => f.name === listing.name)!;
+    assert.deepEqual(Object.keys(listing.options), familyOptionKeys(family));
+  }
+  const vq = listModels().find((m) => m.name === "vq-vae")!;
+  assert.equal(vq.options.codebookSize.default, 128);
+  assert.ok(!("codebookSize" in listModels().find((m) => m.name === "vae")!.options));
+});

@@ -2,6 +2,7 @@
 // configuration schema, data from a name, a path or memory, the trainer with callbacks and an
 // AbortSignal, and a TrainedModel at the end. Where the run is written (a folder, in Node) and what
 // happens after training (evaluation, pictures, report) come from the entry's environment.
+import type { z } from "zod";
 import { LatentkitError } from "../io/errors.js";
 import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
@@ -258,9 +259,17 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
 }
 
 /** A model family as `latentkit models --json` lists it. */
-export type ModelListing = { name: string; description: string; presets: string[] };
+export type ModelListing = {
+  name: string; description: string; presets: string[];
+  /** The family's options (its schema's keys) with their defaults and descriptions. */
+  options: Record<string, { default: unknown; description: string }>;
+};
 
-/** The model families and their presets, as `latentkit models --json`. */
+/** The model families, their presets and options, as `latentkit models --json`. */
 export function listModels(): ModelListing[] {
-  return modelFamilies.map((m) => ({ name: m.name, description: m.description, presets: Object.keys(m.presets) }));
+  return modelFamilies.map((m) => ({
+    name: m.name, description: m.description, presets: Object.keys(m.presets),
+    options: Object.fromEntries(Object.entries(m.options.shape as Record<string, z.ZodType>).map(([key, field]) =>
+      [key, { default: field.parse(undefined), description: field.description ?? "" }])),
+  }));
 }

@@ -1,20 +1,21 @@
 // latentkit models / latentkit datasets: what is available.
 import type { Command } from "commander";
-import { modelFamilies } from "../models/registry.js";
+import { listModels } from "../api/train.js";
 import { listDatasets } from "../data/list.js";
 import { printJson, say } from "./common.js";
 
 export function registerInfo(program: Command): void {
   program
     .command("models")
-    .description("list the model families and their presets")
+    .description("list the model families, their presets and their options (with defaults)")
     .option("--json", "print one JSON document")
     .action((flags: { json?: boolean }) => {
-      const list = modelFamilies.map((m) => ({ name: m.name, description: m.description, presets: Object.keys(m.presets) }));
+      const list = listModels();
       if (flags.json) return printJson(list);
       for (const m of list) {
         say(`${m.name.padEnd(16)} ${m.description}`);
         if (m.presets.length) say(`${"".padEnd(16)} presets: ${m.presets.join(", ")}`);
+        say(`${"".padEnd(16)} options: ${Object.entries(m.options).map(([k, o]) => `${k}=${JSON.stringify(o.default)}`).join(" ")}`);
       }
     });
   program
