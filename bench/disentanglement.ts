@@ -1,5 +1,5 @@
 // The disentanglement table of docs/results-disentanglement.md: vae, beta-vae (β = 4), beta-tcvae
-// (β = 6 on the total correlation) and factor-vae (γ = 35) on the sprites, the same MLP (784-400-10)
+// (β = 6 on the total correlation), factor-vae (γ = 35) and dip-vae (DIP-VAE-I) on the sprites, the same MLP (784-400-10)
 // and budget (20 epochs, batch 64, lr 1e-3), 3 seeds each; MIG, the FactorVAE score and DCI of the
 // test codes against the true factors (`latentkit eval --disentanglement`), with the reconstruction
 // error. Runs go to OUT/<model>-s<seed> and are reused when their dis.json is there.
@@ -18,6 +18,7 @@ const MODELS: Record<string, string[]> = {
   "beta-vae (β = 4)": ["--model", "beta-vae", "--beta", "4"],
   "beta-tcvae (β = 6)": ["--model", "beta-tcvae", "--set", "tcBeta=6"],
   "factor-vae (γ = 35)": ["--model", "factor-vae", "--set", "factorGamma=35"],
+  "dip-vae (I, λ_od = 10, λ_d = 100)": ["--model", "dip-vae", "--set", "dipLambdaOd=10", "--set", "dipLambdaD=100"],
 };
 const folder = (name: string) => name.split(" ")[0];
 
