@@ -73,6 +73,16 @@ test("encode writes every input's code in input order, batch after batch (.npy f
   }
 });
 
+test("encode --workers 2: the examples sharded over two threads come back in input order, the same codes as one thread", async () => {
+  const one = join(dir, "codes-w1.npy"), two = join(dir, "codes-w2.npy");
+  assert.equal((await cli("encode", runs.vae, "--input", inputNpy, "--out", one, "--batch-size", "100", "--workers", "1")).code, 0);
+  const r = await cli("encode", runs.vae, "--input", inputNpy, "--out", two, "--batch-size", "100", "--workers", "2");
+  assert.equal(r.code, 0, r.stderr);
+  const a = readNpy(one), b = readNpy(two);
+  assert.deepEqual(b.shape, [250, 4]);
+  assert.deepEqual(Array.from(b.data), Array.from(a.data), "encoding draws nothing: the shards give one thread's codes");
+});
+
 test("encode to .csv: index, label, z0..; a named data set input with --split; same values as .npy", async () => {
   const csv = join(dir, "codes.csv"), npy = join(dir, "codes.npy");
   assert.equal((await cli("encode", runs.ae, "--input", "sprites", "--split", "test", "--out", csv, "--batch-size", "300")).code, 0);

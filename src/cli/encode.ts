@@ -12,6 +12,19 @@ import { disposeTree } from "../engine/index.js";
 import { loadModel } from "../api/node.js";
 import type { Images } from "../api/images.js";
 import { intOption, say } from "./common.js";
+import { defaultWorkers, encodeInWorkers, PARALLEL_ENCODE_FLOPS } from "../api/evaluate.js";
+import { countFlops } from "../engine/flops.js";
+import { np, refTree, type Array } from "../engine/index.js";
+import type { Params } from "../models/types.js";
+
+/** The encoder's FLOPs per example (matrix products and convolutions of one traced encode). */
+function encoderFlops(run: OpenRun): number {
+  const [c, h, w] = run.config.data.imageShape;
+  const x = np.zeros([1, c, h, w]);
+  return run.model.conditional
+    ? countFlops((p: Params, xs: Array, y: Array) => run.model.encode(p, { x: xs, labels: y }), refTree(run.params), x, np.zeros([1], { dtype: np.int32 }))
+    : countFlops((p: Params, xs: Array) => run.model.encode(p, { x: xs }), refTree(run.params), x);
+}
 
 export type InputFlags = { input: string; split?: string; dataDir?: string };
 
@@ -76,16 +89,22 @@ export function splitImages(split: Split): Images {
   return { data, shape: [split.n, ...split.imageShape] };
 }
 
-type EncodeFlags = InputFlags & { out: string; batchSize: number; best?: boolean };
+type EncodeFlags = InputFlags & { out: string; batchSize: number; best?: boolean; workers?: number };
 
 export async function encodeCommand(runDir: string, flags: EncodeFlags): Promise<void> {
   const format = outFormat(flags.out, [".csv", ".npy"]);
   const run = await openRun(runDir, flags.best ? "best" : "last");
+  const perExample = encoderFlops(run);
   disposeTree(run.params); // the configuration and model shape are what readRunInput needs
   using model = await loadModel(runDir, { checkpoint: flags.best ? "best" : "last" });
   {
     const split = await readRunInput(run, flags);
-    const codes = (await model.encode(splitImages(split), { labels: split.labels, batchSize: flags.batchSize })).data;
+    // Shards over worker threads (each its own engine): --workers N, by default every core for many examples.
+    const workers = flags.workers ?? (split.n * perExample >= PARALLEL_ENCODE_FLOPS ? defaultWorkers() : 1);
+    const images = splitImages(split);
+    const codes = workers > 1
+      ? await encodeInWorkers({ runDir, which: flags.best ? "best" : "last" }, images, { labels: split.labels, batchSize: flags.batchSize }, workers)
+      : (await model.encode(images, { labels: split.labels, batchSize: flags.batchSize })).data;
     const d = model.codeDim;
     if (format === ".npy") {
       writeNpy(flags.out, { shape: [split.n, d], data: codes });
@@ -110,5 +129,6 @@ export function registerEncode(program: Command): void {
     .option("--batch-size <n>", "examples per batch", intOption("--batch-size", 1), 500)
     .option("--data-dir <dir>", "where named data sets are looked for")
     .option("--best", "use the best checkpoint instead of the last")
+    .option("--workers <n>", "threads the examples are sharded over, each with its own engine (default: every core when the encoder's work is long: 50 GFLOP or more)", intOption("--workers", 1))
     .action(encodeCommand);
 }
