@@ -27,7 +27,7 @@ const SOURCES = fileURLToPath(new URL("../../python/torch_project/", import.meta
 /** Checks that a configuration can be exported as a project; one line naming why not. */
 export function checkTorchProject(config: RunConfig): void {
   if (!(TORCH_PROJECT_FAMILIES as readonly string[]).includes(config.model)) {
-    const why = NOT_EXPORTED[config.model] ?? "it is not written in the project's model.py";
+    const why = NOT_EXPORTED[config.model] ?? "its objective is not written in the project's model.py and losses.py";
     throw new LatentkitError(`--format torch-project: ${config.model} is not exported (${why}); exported: ${TORCH_PROJECT_FAMILIES.join(", ")}`);
   }
   if (config.likelihood === "gaussian" && config.gaussianVariance === "learned") {
