@@ -90,7 +90,8 @@ function refuseOtherFamiliesOptions(model: string, given: ConfigSource): void {
     const fallback = (modelOptionsSchema.shape as Record<string, z.ZodType>)[key].parse(undefined);
     if (JSON.stringify(value) === JSON.stringify(fallback)) continue;
     const owners = modelFamilies.filter((f) => key in f.options.shape).map((f) => f.name);
-    throw new LatentkitError(`${key} is not an option of model ${model} (it is one of ${owners.join(", ")}'s); the options of ${model}: ${[...own].join(", ")}`);
+    const whose = owners.length <= 3 ? ` (it is one of ${owners.join(", ")}'s)` : "";
+    throw new LatentkitError(`${key} is not an option of model ${model}${whose}; the options of ${model}: ${[...own].join(", ")}`);
   }
 }
 
