@@ -9,7 +9,7 @@ import { makeSplit } from "../data/dataset.js";
 import { getModelFamily } from "../models/registry.js";
 import type { DataInfo, Model, Params } from "../models/types.js";
 import { fromRecords, toRecords } from "../nn/tree.js";
-import { validateConfig, type RunConfig } from "../train/config.js";
+import { savedConfig, validateConfig, type RunConfig } from "../train/config.js";
 import { tensorsToRecords, recordsToTensors } from "../train/tensors.js";
 import { CONFIG_FILE, MODEL_FILE, PRIOR_FILE } from "../train/run-files.js";
 import { scoreExamples } from "../eval/scores.js";
@@ -242,10 +242,11 @@ export class TrainedModel {
    * (model.safetensors' bytes; `prior`, prior.safetensors', for a model with a fitted prior). What
    * loadModel({ config, weights }) takes back, and what a page offers for download.
    */
-  parts(): { config: RunConfigFile; weights: Uint8Array; prior?: Uint8Array } {
+  parts(): ModelParts & { weights: Uint8Array; prior?: Uint8Array } {
     const { prior, ...rest } = this.#borrowed(false);
     const weights = encodeSafetensors(recordsToTensors(toRecords(rest as never)));
-    return { config: this.config, weights, ...(prior ? { prior: encodeSafetensors(recordsToTensors(toRecords(prior as never))) } : {}) };
+    // as a run folder's config.json: the training keys and the family's options
+    return { config: savedConfig(this.config), weights, ...(prior ? { prior: encodeSafetensors(recordsToTensors(toRecords(prior as never))) } : {}) };
   }
 
   /** Frees the parameters; the model cannot be used afterwards. */
