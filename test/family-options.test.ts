@@ -121,3 +121,13 @@ test("`latentkit models --json` (listModels) gives each family's options with th
   assert.equal(vq.options.codebookSize.default, 128);
   assert.ok(!("codebookSize" in listModels().find((m) => m.name === "vae")!.options));
 });
+
+test("a model's parts() (what a page downloads as config.json) hold its family's options only, and load back", async () => {
+  const r = await train({ model: "vae", epochs: 1, workers: 1, latent: 3, hidden: [16], set: { evalIsSamples: 0 } });
+  const parts = r.model.parts();
+  r.model.dispose();
+  assert.equal(parts.config.latent, 3);
+  assert.ok(!("codebookSize" in parts.config) && !("noise" in parts.config), "no other family's keys");
+  using back = await loadModel(parts);
+  assert.equal(back.codeDim, 3);
+});
