@@ -53,60 +53,69 @@ export type LatentModelSpec = {
 };
 
 const mean0 = (x: Array) => np.mean(x, 0);
+const ref = (c?: Array) => c?.ref;
 
-export function makeLatentModel(spec: LatentModelSpec): Model {
-  const { options, info, nets, objective, conditional } = spec;
-  const d = options.latent;
-  const [C, H, W] = info.imageShape;
-  const numClasses = info.numClasses ?? 0;
-  if (conditional && !numClasses) {
-    throw new Error(`${spec.family} is conditional and needs a labelled data set`);
-  }
-  const prior = spec.prior ?? standardNormalPrior(d);
-  const decoderLikelihood = pixelLikelihood(options, info);
-  if (objective === "iwae" && (options.encoderNoise ?? 0) > 0) {
-    throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
-  }
-
+/** The pieces every method of a Gaussian-latent model is written with (built once per model). */
+type LatentParts = {
+  spec: LatentModelSpec;
+  d: number;
+  numClasses: number;
+  prior: LatentPrior;
+  decoderLikelihood: ReturnType<typeof pixelLikelihood>;
   /** One-hot conditioning from int labels (consumed), or nothing for unconditional models. */
-  const context = (labels?: Array): Array | undefined => {
-    if (!conditional) {
-      labels?.dispose();
-      return undefined;
-    }
-    if (!labels) throw new Error(`${spec.family} needs labels`);
-    return jnn.oneHot(labels, numClasses).astype(np.float32);
-  };
-
-  const posterior = (params: Params, x: Array, c?: Array): Normal => {
-    const [mu, logVar] = nets.encode(params, x, c);
-    return Normal.fromLogVar(mu, logVar);
-  };
-
+  context(labels?: Array): Array | undefined;
+  /** q(z|x[,c]) = N(μ, diag σ²). x consumed, c borrowed by the caller. */
+  posterior(params: Params, x: Array, c?: Array): Normal;
   /**
    * p(x|z): events are whole images [C, H, W]. z [N, d] consumed; c borrowed by the caller.
    * `written`: the decoder's output goes through writeOut (gradients with respect to z alone).
    */
-  const likelihood = (params: Params, z: Array, c?: Array, written = false): Distribution => {
-    const decoded = nets.decode(params, z, c);
-    return decoderLikelihood.of(params, written ? writeOut(decoded) : decoded);
-  };
-
+  likelihood(params: Params, z: Array, c?: Array, written?: boolean): Distribution;
   /** Decoded mean images in [0, 1]. */
-  const decodeMean = (params: Params, z: Array, c?: Array): Array => decoderLikelihood.meanImage(params, nets.decode(params, z, c));
-
-  const ref = (c?: Array) => c?.ref;
-
+  decodeMean(params: Params, z: Array, c?: Array): Array;
   /** KL(q‖p) per example [B] and per dimension [B, d] (the priors factorise). c consumed. */
-  const klTerms = (params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array } => {
-    const perDim = prior.klPerDim(params, q, c);
-    return { kl: perDim.ref.sum(-1), perDim };
-  };
+  klTerms(params: Params, q: Normal, c?: Array): { kl: Array; perDim: Array };
+};
 
-  // With encoder noise σ > 0 (training only), q is computed from x̃ = x + σ ε, ε ~ N(0, I), and the
-  // decoder still scores the clean x: E_x̃[ E_q(z|x̃)[log p(x|z)] − KL(q(z|x̃) ‖ p(z)) ] (Shu et al. 2018).
-  const elboTerms = (params: Params, batch: Batch, key: Array, encoderNoise = 0, penalty?: LatentPenalty): ElboTerms & { extra?: ReturnType<LatentPenalty["value"]> } => {
-    const c = context(batch.labels);
+function latentParts(spec: LatentModelSpec): LatentParts {
+  const { options, info, nets, conditional } = spec;
+  const d = options.latent;
+  const numClasses = info.numClasses ?? 0;
+  const prior = spec.prior ?? standardNormalPrior(d);
+  const decoderLikelihood = pixelLikelihood(options, info);
+  return {
+    spec, d, numClasses, prior, decoderLikelihood,
+    context(labels) {
+      if (!conditional) {
+        labels?.dispose();
+        return undefined;
+      }
+      if (!labels) throw new Error(`${spec.family} needs labels`);
+      return jnn.oneHot(labels, numClasses).astype(np.float32);
+    },
+    posterior(params, x, c) {
+      const [mu, logVar] = nets.encode(params, x, c);
+      return Normal.fromLogVar(mu, logVar);
+    },
+    likelihood(params, z, c, written = false) {
+      const decoded = nets.decode(params, z, c);
+      return decoderLikelihood.of(params, written ? writeOut(decoded) : decoded);
+    },
+    decodeMean: (params, z, c) => decoderLikelihood.meanImage(params, nets.decode(params, z, c)),
+    klTerms(params, q, c) {
+      const perDim = prior.klPerDim(params, q, c);
+      return { kl: perDim.ref.sum(-1), perDim };
+    },
+  };
+}
+
+type ElboWithPenalty = ElboTerms & { extra?: ReturnType<LatentPenalty["value"]> };
+
+// With encoder noise σ > 0 (training only), q is computed from x̃ = x + σ ε, ε ~ N(0, I), and the
+// decoder still scores the clean x: E_x̃[ E_q(z|x̃)[log p(x|z)] − KL(q(z|x̃) ‖ p(z)) ] (Shu et al. 2018).
+function elboTermsOf(m: LatentParts) {
+  return (params: Params, batch: Batch, key: Array, encoderNoise = 0, penalty?: LatentPenalty): ElboWithPenalty => {
+    const c = m.context(batch.labels);
     let sampleKey = key;
     let encoderInput = batch.x.ref;
     if (encoderNoise > 0) {
@@ -114,7 +123,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       sampleKey = rest;
       encoderInput = encoderInput.add(random.normal(noiseKey, batch.x.shape).astype(batch.x.dtype).mul(encoderNoise));
     }
-    const q = posterior(params, encoderInput, ref(c));
+    const q = m.posterior(params, encoderInput, ref(c));
     let penaltyKey: Array | undefined;
     if (penalty) [sampleKey, penaltyKey] = splitKey(sampleKey);
     const z = q.rsample(sampleKey);
@@ -124,32 +133,36 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       extra = penalty.value({ loc: q.loc, logVar }, z, params, penaltyKey!);
       logVar.dispose();
     }
-    const px = likelihood(params, z, ref(c));
+    const px = m.likelihood(params, z, ref(c));
     const recon = px.logProb(batch.x).neg(); // [B]
     px.dispose();
-    const { kl: klB, perDim } = klTerms(params, q, c);
+    const { kl: klB, perDim } = m.klTerms(params, q, c);
     q.dispose();
     return { recon, kl: klB, klPerDim: perDim, extra };
   };
+}
 
-  // log w_i = log p(x|z_i) + log p(z_i) − log r(z_i), z_i ~ r, i = 1..k: [k, B], where the proposal
-  // r is the encoder's q(z|x), or a Gaussian given per example (eval's refined proposal).
-  const logImportanceWeights = (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal, pathwise = false): Array => {
-    const c = context(batch.labels);
-    const q = proposal ? Normal.fromLogVar(proposal.loc, proposal.logVar) : posterior(params, batch.x.ref, ref(c));
+// log w_i = log p(x|z_i) + log p(z_i) − log r(z_i), z_i ~ r, i = 1..k: [k, B], where the proposal
+// r is the encoder's q(z|x), or a Gaussian given per example (eval's refined proposal).
+function logImportanceWeightsOf(m: LatentParts) {
+  const { d, numClasses } = m;
+  const [C, H, W] = m.spec.info.imageShape;
+  return (params: Params, batch: Batch, key: Array, k: number, proposal?: GaussianProposal, pathwise = false): Array => {
+    const c = m.context(batch.labels);
+    const q = proposal ? Normal.fromLogVar(proposal.loc, proposal.logVar) : m.posterior(params, batch.x.ref, ref(c));
     const B = batch.x.shape[0];
     const z = q.rsample(key, [k]); // [k, B, d]
     // pathwise: the density of z under r's parameters held constant
     const density = pathwise ? Normal.fromLogVar(lax.stopGradient(q.loc.ref), lax.stopGradient(q.logScale.ref.mul(2))) : q;
     const logQ = density.logProb(z.ref); // [k, B]
     if (pathwise) density.dispose();
-    const p = prior.density(params, q, ref(c));
+    const p = m.prior.density(params, q, ref(c));
     const logPz = p.logProb(z.ref);
     p.dispose();
     const cRep = c ? np.broadcastTo(c.ref.reshape([1, B, numClasses]), [k, B, numClasses]).reshape([k * B, numClasses]) : undefined;
     // pathwise (refine.ts) differentiates with respect to z alone, and jit would fuse the logits'
     // matmul into the matmul of their cotangent with the weights: writeOut stops it
-    const px = likelihood(params, z.reshape([k * B, d]), cRep, pathwise);
+    const px = m.likelihood(params, z.reshape([k * B, d]), cRep, pathwise);
     const xRep = np.broadcastTo(batch.x.reshape([1, B, C, H, W]), [k, B, C, H, W]).reshape([k * B, C, H, W]);
     const logPx = px.logProb(xRep).reshape([k, B]);
     px.dispose();
@@ -157,8 +170,12 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     c?.dispose();
     return logPx.add(logPz).sub(logQ);
   };
+}
 
-  const loss = (params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput => {
+/** The training objective: −IWAE_k, or −ELBO with β_t, free bits and the family's penalty. */
+function latentLoss(m: LatentParts, elboTerms: ReturnType<typeof elboTermsOf>, logImportanceWeights: ReturnType<typeof logImportanceWeightsOf>) {
+  const { options, objective, penalty } = m.spec;
+  return (params: Params, batch: Batch, key: Array, ctx: StepContext): LossOutput => {
     if (objective === "iwae") {
       const k = options.iwSamples ?? 1;
       const logW = logImportanceWeights(params, batch, key, k); // [k, B]
@@ -168,7 +185,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       const iwaeBound = bound.mean();
       return { loss: iwaeBound.ref.neg(), metrics: { iwae: iwaeBound, elbo: elboEstimate } };
     }
-    const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise ?? 0 : 0, spec.penalty);
+    const { recon, kl: klB, klPerDim, extra } = elboTerms(params, batch, key, ctx.training ? options.encoderNoise ?? 0 : 0, penalty);
     // Free bits (Kingma et al. 2016): each dimension's batch-mean KL is floored at λ in the objective.
     const freeBits = options.freeBits ?? 0;
     const klObjective = freeBits > 0
@@ -180,6 +197,20 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     if (extra) lossValue = lossValue.add(extra.value);
     return { loss: lossValue, metrics: { recon: reconMean, kl: klMean, ...(extra?.metrics ?? {}) } };
   };
+}
+
+export function makeLatentModel(spec: LatentModelSpec): Model {
+  const { options, info, nets, objective, conditional } = spec;
+  if (conditional && !info.numClasses) {
+    throw new Error(`${spec.family} is conditional and needs a labelled data set`);
+  }
+  if (objective === "iwae" && (options.encoderNoise ?? 0) > 0) {
+    throw new Error(`encoderNoise=${options.encoderNoise}: it regularises the ELBO's encoder; the iwae objective does not take it`);
+  }
+  const m = latentParts(spec);
+  const { context, posterior, decodeMean, prior, decoderLikelihood } = m;
+  const elboTerms = elboTermsOf(m);
+  const logImportanceWeights = logImportanceWeightsOf(m);
 
   /** The decoded posterior mean of each input: g(E_q[z|x]). */
   const reconstruct = (params: Params, batch: Batch): Array => {
@@ -195,8 +226,8 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     family: spec.family,
     options,
     info,
-    codeDim: d,
-    decodeRowFloats: spec.nets.decodeRowFloats,
+    codeDim: m.d,
+    decodeRowFloats: nets.decodeRowFloats,
     probabilistic: true,
     conditional,
     init(key) {
@@ -208,7 +239,7 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
       kPrior.dispose();
       return params;
     },
-    loss,
+    loss: latentLoss(m, elboTerms, logImportanceWeights),
     encode(params, batch) {
       const c = context(batch.labels);
       const q = posterior(params, batch.x, c);
@@ -226,10 +257,10 @@ export function makeLatentModel(spec: LatentModelSpec): Model {
     // z ~ p(z[|c]) (prior.ts), then the decoder's mean image
     sample(params, key, n, labels) {
       if (labels && labels.shape[0] !== n) {
-        const m = labels.shape[0];
+        const count = labels.shape[0];
         labels.dispose();
         key.dispose();
-        throw new Error(`${spec.family}.sample: ${m} labels for n = ${n} samples (one label per sample)`);
+        throw new Error(`${spec.family}.sample: ${count} labels for n = ${n} samples (one label per sample)`);
       }
       const c = context(labels);
       const z = prior.sample(params, key, n, ref(c));
