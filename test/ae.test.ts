@@ -3,8 +3,7 @@
 import { folderStore } from "../src/train/checkpoint.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, toData, fromData, refTree, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
 import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
@@ -25,6 +24,7 @@ import { sliceSplit, type Split } from "../src/data/dataset.js";
 import { flattenParams, type MlpParams } from "../src/nn/index.js";
 import { activation } from "../src/nn/activations.js";
 import { assertClose, checkGrad, f64, randn, seededRandom } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
@@ -342,7 +342,7 @@ test("stacked-ae: a pretraining stage changes only its own layers (E_k and the m
 });
 
 test("stacked-ae in the trainer: greedy stages before epoch 1 (logged in pretrain.json), lower stage losses each epoch, none on resume", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "lk-stacked-"));
+  const dir = tempDir("lk-stacked-");
   const config = validateConfig({ model: "stacked-ae", hidden: [64], latent: 8, pretrainEpochs: 2, epochs: 1, batchSize: 100, report: false });
   const data = { ...sprites, splits: { train: firstSprites(2000), valid: undefined, test: undefined } };
   const model = build("stacked-ae", config);

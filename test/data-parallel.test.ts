@@ -5,8 +5,7 @@
 // a resumed run equals an uninterrupted one bit for bit, workers or not.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { train } from "../src/index.js";
 import { trainingWorkers, AUTO_PARALLEL_EXAMPLES, AUTO_PARALLEL_FLOPS_PER_PARAMETER } from "../src/api/train.js";
@@ -18,8 +17,9 @@ import { spritesDataset } from "../src/data/sprites.js";
 import { quantize, combineQuantizerStats, type VqConfig } from "../src/models/vq.js";
 import { init, np, random, keyFromSeed, toData } from "../src/engine/index.js";
 import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lk-data-parallel-"));
+const dir = tempDir("lk-data-parallel-");
 
 /** The losses of the first `steps` steps of a run (then stopped by its signal). */
 async function lossCurve(options: Record<string, unknown>, steps: number): Promise<number[]> {

@@ -19,15 +19,14 @@ import { batches, hostBatches, epochOrder, batchesPerEpoch } from "../src/data/l
 import { binarizeBatch, parseBinarizeMode } from "../src/data/binarize.js";
 import { downloadFile, ensureFiles, amatToIdx, sha256Hex, type Fetcher } from "../src/data/download.js";
 import { listDatasets } from "../src/data/list.js";
-
 import { DATA_DIR, hasData, needsData } from "./helpers/data.js";
+import { tempDir } from "./helpers/tmp.js";
 
 // Tests of the real sets skip (naming the set) when $LATENTKIT_DATA does not hold them.
 const DATA = path.resolve(DATA_DIR ?? "/nonexistent"); // the registry reports absolute paths, whatever LATENTKIT_DATA was
 await init();
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latentkit-data-"));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("latentkit-data-");
 const freshDir = (name: string) => fs.mkdtempSync(path.join(tmp, name + "-"));
 /** Files in a folder (none when it does not exist), hidden temporary files included. */
 const filesIn = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);

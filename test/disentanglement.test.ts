@@ -7,6 +7,7 @@ import { spritesDataset } from "../src/data/sprites.js";
 import { concatSplits } from "../src/data/dataset.js";
 import { disentanglement, mig, lasso } from "../src/eval/disentanglement.js";
 import { seededRandom } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const ds = spritesDataset();
 const grid = concatSplits(concatSplits(ds.splits.train!, ds.splits.valid!), ds.splits.test!);
@@ -103,13 +104,11 @@ test("bad shapes are one clear error", () => {
 });
 
 test("eval --disentanglement --json: the contract's keys, from a run on sprites; a data set without factors is one clear line", async () => {
-  const { mkdtempSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const { train } = await import("../src/index.js");
   const { runCliHere } = await import("./helpers/cli.js");
   const { writeNpy } = await import("../src/io/npy.js");
-  const dir = mkdtempSync(join(tmpdir(), "lk-disentangle-"));
+  const dir = tempDir("lk-disentangle-");
   const run = await train({ dataset: "sprites", epochs: 1, latent: 5, seed: 1, set: { evalIsSamples: 0, report: false }, out: join(dir, "run") });
   const r = await runCliHere("eval", join(dir, "run"), "--disentanglement", "--is-samples", "0", "--json");
   assert.equal(r.code, 0, r.stderr);

@@ -3,8 +3,7 @@
 import { folderStore } from "../src/train/checkpoint.js";
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { init, fromData, toData, disposeTree } from "../src/engine/index.js";
 import { runCliHere } from "./helpers/cli.js";
@@ -17,10 +16,11 @@ import { sliceSplit } from "../src/data/dataset.js";
 import { readNpy, writeNpy } from "../src/io/npy.js";
 import { auroc } from "../src/eval/auroc.js";
 import { assertClose, seededRandom } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
-const dir = mkdtempSync(join(tmpdir(), "lk-encode-"));
+const dir = tempDir("lk-encode-");
 const sprites = spritesDataset({ seed: 0 });
 const runs: Record<string, string> = {};
 

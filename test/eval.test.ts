@@ -7,8 +7,7 @@
 //   ELBO(q) = log p(x) − KL(q(z|x) ‖ p(z|x))
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { init, np, fromData, toData, toNumber, keyFromSeed, keyStream, splitKey, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { linear, type LinearParams } from "../src/nn/linear.js";
@@ -27,6 +26,7 @@ import { makeTrainStep } from "../src/train/step.js";
 import { adam } from "../src/optim/index.js";
 import { randn } from "./helpers/numeric.js";
 import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
@@ -320,7 +320,7 @@ test("the IS chunk is bounded by the decoder's size: a conv decoder gets fewer r
 });
 
 test("train (a few steps) then `eval --json` on sprites: the contract's keys, nll ≤ −elbo up to noise", () => {
-  const tmp = mkdtempSync(join(tmpdir(), "latentkit-eval-"));
+  const tmp = tempDir("latentkit-eval-");
   // (test/train.test.ts runs the vae through the same commands; here the conditional model, whose labels
   // travel through training, the end-of-run evaluation and eval)
   for (const [model, extra] of [["cvae", ["--set", "conditionalPrior=class-mean"]]] as const) {

@@ -8,8 +8,7 @@ import { folderStore } from "../src/train/checkpoint.js";
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
 import * as ort from "onnxruntime-node";
@@ -32,7 +31,7 @@ import { randn } from "./helpers/numeric.js";
 
 await init();
 
-const dir = mkdtempSync(join(tmpdir(), "lk-export-"));
+const dir = tempDir("lk-export-");
 const sprites = spritesDataset({ seed: 0 });
 const runs: Record<string, string> = {};
 const PYTHON = "/usr/bin/python3";
@@ -141,6 +140,7 @@ with torch.no_grad():
                       "img": float((m_img - torch.from_numpy(np.load(img))).abs().max()),
                       "mu_scale": float(m_mu.abs().max())}))
 `;
+import { tempDir } from "./helpers/tmp.js";
 
 for (const kind of ["vae", "conv-vae"] as const) {
   test(`export --format torch: ${kind} loads into the PyTorch modules and computes latentkit's codes and images`, { skip: noTorch }, async () => {

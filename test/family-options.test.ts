@@ -6,13 +6,13 @@
 // initialised, and runs its loss, encoder, decoder and sampler.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { init, np, keyFromSeed, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { familyOptionKeys, modelFamilies, modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
 import { configKeys, ownOptions, resolveConfigSources, savedConfig } from "../src/train/config.js";
 import { loadModel, train } from "../src/index.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 const info = { imageShape: [1, 28, 28] as [number, number, number], numClasses: 4 };
@@ -64,7 +64,7 @@ test("a run's config.json holds its family's options and the training keys only;
   const cvae = savedConfig(resolveConfigSources({}, {}, { model: "cvae" }));
   for (const other of ["codebookSize", "sparsityTarget", "noise", "contractiveWeight", "categoricals", "convChannels"]) assert.ok(!(other in cvae), `cvae keeps ${other}`);
   for (const own of ["latent", "hidden", "beta", "conditionalPrior", "epochs", "batchSize", "lr", "seed"]) assert.ok(own in cvae, `cvae drops ${own}`);
-  const dir = mkdtempSync(join(tmpdir(), "lk-family-options-"));
+  const dir = tempDir("lk-family-options-");
   const run = join(dir, "run");
   const r = await train({ model: "dae", epochs: 1, workers: 1, out: run, set: { evalIsSamples: 0, report: false, noiseLevel: 0.2, latent: 6, hidden: [32] } });
   r.model.dispose();

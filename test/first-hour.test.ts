@@ -4,8 +4,7 @@
 // reconstructed in full. Each was a stack trace, a silent NaN or a dead end before.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { runCli, spawnCli } from "./helpers/cli.js";
@@ -14,8 +13,9 @@ import { float32Text } from "../src/cli/encode.js";
 import { loadModel } from "../src/index.js";
 import { spritesDataset } from "../src/data/sprites.js";
 import { assertClose, seededRandom } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lk-first-hour-"));
+const dir = tempDir("lk-first-hour-");
 const oneLine = (stderr: string, ...parts: (string | RegExp)[]) => {
   const lines = stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line, got: ${stderr}`);

@@ -4,15 +4,14 @@
 // float64 one) read the same, when Debian's python3-torch is here; every mismatch is one line.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileSync, mkdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { train } from "../src/index.js";
 import { readSafetensors, toFloat32, encodeSafetensors } from "../src/io/safetensors.js";
 import { runCli } from "./helpers/cli.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lk-import-"));
+const dir = tempDir("lk-import-");
 const run = join(dir, "run");
 (await train({ model: "vae", dataset: "sprites", epochs: 1, latent: 4, set: { hidden: [32], evalIsSamples: 0, report: false }, out: run })).model.dispose();
 const params = (folder: string) => Object.fromEntries(Object.entries(readSafetensors(join(folder, "model.safetensors")).tensors).map(([k, t]) => [k, { shape: t.shape, data: Array.from(toFloat32(t)) }]));
@@ -44,6 +43,7 @@ assert not sd["encoder.0.weight"].is_contiguous()
 sd["decoder.0.bias"] = sd["decoder.0.bias"].double()
 torch.save(sd, ${JSON.stringify(theirs)})
 `;
+import { tempDir } from "./helpers/tmp.js";
   const p = spawnSync("/usr/bin/python3", ["-c", py], { encoding: "utf8" });
   assert.equal(p.status, 0, p.stderr);
   const r = runCli(["import", theirs, "--config", config, "--out", join(dir, "theirs")]);

@@ -16,9 +16,9 @@ import { encodeIdx, readIdx, writeIdx } from "../src/io/idx.js";
 import { parseNumericCsv, readNumericCsv } from "../src/io/csv.js";
 import { encodePng, decodePng, readPngFolder, writePng } from "../src/io/png.js";
 import { encode as fastPngEncode } from "fast-png";
+import { tempDir } from "./helpers/tmp.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latentkit-io-"));
-process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("latentkit-io-");
 let counter = 0;
 /** A fresh path under the test's temporary folder. */
 const fresh = (name: string) => path.join(tmp, `${counter++}-${name}`);

@@ -5,8 +5,7 @@
 // chromium is absent.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
@@ -19,11 +18,12 @@ import { makeSplit } from "../src/data/dataset.js";
 import { runCli } from "./helpers/cli.js";
 import { writeNpy } from "../src/io/npy.js";
 import { encodePng } from "../src/io/png.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (Debian's chromium package): browser tests skipped`;
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const tmp = mkdtempSync(join(tmpdir(), "latentkit-lab-"));
+const tmp = tempDir("latentkit-lab-");
 const web = join(tmp, "web");
 let browser: Browser;
 let server: RunningServer;

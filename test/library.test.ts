@@ -3,9 +3,8 @@
 // encode, decode, reconstruct, sample and score with typed arrays; bad input gets one clear error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync, copyFileSync } from "node:fs";
+import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync, copyFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import type { AddressInfo } from "node:net";
 import {
@@ -14,8 +13,9 @@ import {
 import { runCliHere } from "./helpers/cli.js";
 import { readNpy, writeNpy } from "../src/io/npy.js";
 import { assertClose } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lk-library-"));
+const dir = tempDir("lk-library-");
 const sprites = await loadDataset("sprites");
 const first = (images: Images, n: number): Images => {
   const size = images.shape[1] * images.shape[2] * images.shape[3];

@@ -5,12 +5,12 @@
 // `eval --is-samples 10 --limit 200`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModel, train } from "../src/index.js";
 import { runCliHere } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/run-0.2.0-cvae", import.meta.url));
 
@@ -32,7 +32,7 @@ test("it evaluates to the numbers the version that wrote it computed (the same m
 });
 
 test("it resumes: training continues to a later epoch and config.json then holds its family's keys only", async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), "lk-old-run-")), "run");
+  const dir = join(tempDir("lk-old-run-"), "run");
   cpSync(FIXTURE, dir, { recursive: true });
   const before = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   assert.ok("codebookSize" in before && "noise" in before, "the fixture is an old-style configuration");

@@ -6,9 +6,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, copyFileSync, readdirSync, rmSync } from "node:fs";
+import { writeFileSync, readFileSync, existsSync, copyFileSync, readdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join, extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
@@ -16,11 +15,12 @@ import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { readNpy, writeNpy } from "../src/io/npy.js";
 import { assertClose } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const tsc = join(root, "node_modules", ".bin", "tsc");
 const CHROMIUM = "/usr/bin/chromium";
-const dir = mkdtempSync(join(tmpdir(), "lk-package-"));
+const dir = tempDir("lk-package-");
 const run = (cmd: string, args: string[], cwd: string, timeout = 300_000) => {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout, env: { ...process.env, npm_config_loglevel: "error" } });
   return { code: r.status, out: (r.stdout ?? "") + (r.stderr ?? "") };
@@ -37,7 +37,6 @@ before(() => {
   const install = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `./${tarball}`, `@types/node@${types}`], dir);
   assert.equal(install.code, 0, install.out);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("the README's library examples are the files the tests run", () => {
   for (const f of ["node.ts", "page.ts"]) {

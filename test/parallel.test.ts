@@ -3,8 +3,8 @@
 // Shard i samples with seed + i, so --workers 2 equals two single-threaded evaluations of the halves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
+
 import { join } from "node:path";
 import { train } from "../src/index.js";
 import { evaluateInWorkers } from "../src/api/evaluate.js";
@@ -13,8 +13,9 @@ import { openRun, loadRunData } from "../src/train/run.js";
 import { sliceSplit } from "../src/data/dataset.js";
 import { disposeTree } from "../src/engine/index.js";
 import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "lk-parallel-"));
+const dir = tempDir("lk-parallel-");
 const runDir = join(dir, "run");
 (await train({ dataset: "sprites", epochs: 1, latent: 6, seed: 3, set: { evalIsSamples: 0, report: false }, out: runDir })).model.dispose();
 

@@ -19,9 +19,9 @@ import { modelFamilies } from "../src/models/registry.js";
 import { runCli } from "./helpers/cli.js";
 import { main } from "../src/cli/main.js";
 import { assertClose } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latentkit-pictures-"));
-process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("latentkit-pictures-");
 
 type Png = { width: number; height: number; channels: number; data: Uint8Array };
 function readPngFile(file: string): Png {

@@ -10,9 +10,9 @@ import { writeNpy } from "../src/io/npy.js";
 import { niceTicks, escapeXml, lineChart, hstack } from "../src/viz/svg.js";
 import { trainingCurves, klBars } from "../src/report/report.js";
 import { formatValue } from "../src/report/html.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "latentkit-report-"));
-process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("latentkit-report-");
 
 const CHROMIUM = "/usr/bin/chromium";
 const noChromium = !fs.existsSync(CHROMIUM) && `Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium): report.html is not opened in a browser`;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { sqrtmSymmetric, symmetricEigen, frechetDistance, precisionRecall, meanAndCovariance } from "../src/eval/sample-quality.js";
 import { init } from "../src/engine/index.js";
 import { seededRandom } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 const rand = seededRandom(21);
@@ -83,12 +84,11 @@ test("precision and recall: the same set scores 1 and 1; far away 0 and 0; half 
 });
 
 test("eval --sample-quality --json: FID, precision, recall, samples and what the features are; the feature classifier is trained once and cached", async () => {
-  const { mkdtempSync, readdirSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
+  const { readdirSync } = await import("node:fs");
   const { join } = await import("node:path");
   const { train } = await import("../src/index.js");
   const { runCli } = await import("./helpers/cli.js");
-  const dir = mkdtempSync(join(tmpdir(), "lk-quality-"));
+  const dir = tempDir("lk-quality-");
   (await train({ model: "vae", dataset: "sprites", epochs: 1, latent: 4, seed: 1, set: { evalIsSamples: 0, report: false }, out: join(dir, "run") })).model.dispose();
   const env = { XDG_CACHE_HOME: join(dir, "cache") };
   const args = ["eval", join(dir, "run"), "--sample-quality", "--samples", "300", "--limit", "300", "--is-samples", "0", "--json"];
@@ -126,14 +126,12 @@ test("eval --sample-quality --json: FID, precision, recall, samples and what the
 test("binarized-mnist has no labels: its feature classifier trains on MNIST's labelled images, thresholded, and reports its accuracy on held-out ones",
   { skip: (await import("./helpers/data.js")).needsData("binarized-mnist", "mnist") }, async () => {
     await init();
-    const { mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { featureClassifier } = await import("../src/api/sample-quality.js");
     const { loadDatasetSync } = await import("../src/data/registry.js");
     const { DATA_DIR } = await import("./helpers/data.js");
     const saved = process.env.XDG_CACHE_HOME;
-    process.env.XDG_CACHE_HOME = mkdtempSync(join(tmpdir(), "lk-standin-"));
+    process.env.XDG_CACHE_HOME = tempDir("lk-standin-");
     try {
       const data = loadDatasetSync("binarized-mnist", { dataDir: DATA_DIR, splits: ["test"] });
       const lines: string[] = [];

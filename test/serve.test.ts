@@ -4,16 +4,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as http from "node:http";
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, symlinkSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, readFileSync, symlinkSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { runCli, spawnCli } from "./helpers/cli.js";
 import { startServer, isLoopback, type RunningServer } from "../src/server/server.js";
 import { encodePng } from "../src/io/png.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "latentkit-serve-"));
+const tmp = tempDir("latentkit-serve-");
 const run = join(tmp, "runs", "tiny");
 const web = join(tmp, "web");
 const SECRET = "TOP-SECRET-do-not-serve";

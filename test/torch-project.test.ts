@@ -8,7 +8,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, np, random, randomIndices, keyFromSeed, refTree, toData, toNumber, disposeTree } from "../src/engine/index.js";
 import { resolveConfigSources, parseSetting } from "../src/train/config.js";
@@ -27,7 +26,7 @@ import { needsData, DATA_DIR } from "./helpers/data.js";
 const PYTHON = "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
 const noTorch = hasTorch ? false : `${PYTHON} with torch is not available (apt-get install python3-torch)`;
-const dir = mkdtempSync(join(tmpdir(), "lk-torch-project-"));
+const dir = tempDir("lk-torch-project-");
 
 /** Exports a project for `sets` (key=value) and returns its folder. */
 function exportProject(name: string, sets: string[]): string {
@@ -267,6 +266,7 @@ c2 = codes.clone(); c2[:, -1] = (c2[:, -1] + 1) % ${K}
 same = torch.allclose(p.logits(codes)[:, :-1], p.logits(c2)[:, :-1])
 print(json.dumps({"lp": lp.tolist(), "earlier_unchanged": bool(same)}))
 `;
+import { tempDir } from "./helpers/tmp.js";
     const r = spawnSync(PYTHON, ["-c", script, project, work], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!);

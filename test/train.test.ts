@@ -2,13 +2,13 @@
 // one-line errors of the command line.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, existsSync, readdirSync, cpSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, existsSync, readdirSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./helpers/cli.js";
 import { readSafetensors } from "../src/io/safetensors.js";
+import { tempDir } from "./helpers/tmp.js";
 
-const tmp = mkdtempSync(join(tmpdir(), "latentkit-train-"));
+const tmp = tempDir("latentkit-train-");
 // A small, quick VAE on the built-in sprites (about a second per epoch).
 const small = ["--model", "vae", "--dataset", "sprites", "--latent", "4", "--set", "hidden=64", "--batch-size", "128",
   "--set", "report=false", "--set", "evalLimit=256", "--set", "evalIsSamples=10", "--quiet"];

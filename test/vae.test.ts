@@ -6,8 +6,8 @@
 import { folderStore } from "../src/train/checkpoint.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+
+
 import { join } from "node:path";
 import { init, np, keyFromSeed, splitKey, fromData, toData, toNumber, refTree, disposeTree, type Array } from "../src/engine/index.js";
 import { findPreset, getModelFamily } from "../src/models/registry.js";
@@ -30,6 +30,7 @@ import { conv2dKeras, convTranspose2dSame, convOutSize, samePadding } from "../s
 import { initConv2d, initConvTranspose2d } from "../src/nn/conv.js";
 import { assertClose, randn, seededRandom } from "./helpers/numeric.js";
 import { classMeanPrior } from "../src/models/prior.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
@@ -379,7 +380,7 @@ test("KL warm-up avoids a posterior collapse that happens without it (β = 20 on
   // z: the posterior collapses onto N(0, I) (the code carries almost no information) and stays there.
   // Warming β up from 0 over the first 200 of 405 steps lets the encoder learn a code first, which
   // survives the full weight: a better optimum of the very objective both runs minimise.
-  const tmp = mkdtempSync(join(tmpdir(), "latentkit-warmup-"));
+  const tmp = tempDir("latentkit-warmup-");
   const data = await loadDataset("sprites");
   const runWith = async (klWarmupSteps: number) => {
     const config = resolveConfig({

@@ -3,8 +3,7 @@
 // and the prior over codes (code-prior.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { init, np, grad, jit, keyFromSeed, splitKey, toData, fromData, refTree, disposeTree, toNumber, type Array as Tensor } from "../src/engine/index.js";
 import { modelOptionsSchema, type ModelOptions } from "../src/models/registry.js";
@@ -20,6 +19,7 @@ import { openRun } from "../src/train/run.js";
 import { flattenParams } from "../src/nn/index.js";
 import { assertClose, f64, randn, seededRandom } from "./helpers/numeric.js";
 import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
@@ -291,7 +291,7 @@ test("the code priors: independent counts vs an autoregressive prior that learns
 });
 
 test("train writes prior.safetensors; the opened run samples through it; eval reports recon and mse", () => {
-  const dir = join(mkdtempSync(join(tmpdir(), "latentkit-vq-")), "run");
+  const dir = join(tempDir("latentkit-vq-"), "run");
   const r = runCli(["train", "--model", "vq-vae", "--dataset", "sprites", "--epochs", "1", "--latent", "4", "--out", dir,
     "--set", "vqNets=mlp", "--set", "hidden=64", "--set", "codebookSize=16", "--set", "codePositions=4", "--set", "priorEpochs=1",
     "--set", "priorHidden=32", "--set", "ema=true", "--set", "deadCodeRestart=true", "--set", "report=false", "--set", "evalLimit=200", "--quiet"]);

@@ -4,8 +4,7 @@
 // Node, so the browser's numbers are the project's numbers.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
@@ -15,13 +14,14 @@ import { startServer, type RunningServer } from "../src/server/server.js";
 import { openRun, type OpenRun } from "../src/train/run.js";
 import { fromData, np, disposeTree } from "../src/engine/index.js";
 import { encodePng } from "../src/io/png.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (Debian's chromium package): browser tests skipped`;
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
   "--disable-component-update", "--disable-sync"];
 
-const tmp = mkdtempSync(join(tmpdir(), "latentkit-web-"));
+const tmp = tempDir("latentkit-web-");
 const web = join(tmp, "web");
 let browser: Browser;
 const servers: RunningServer[] = [];
