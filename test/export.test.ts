@@ -28,6 +28,7 @@ import { modelOptionsSchema } from "../src/models/registry.js";
 import { getModelFamily } from "../src/models/registry.js";
 import type { ParamTree } from "../src/nn/tree.js";
 import { randn } from "./helpers/numeric.js";
+import { tempDir } from "./helpers/tmp.js";
 
 await init();
 
@@ -140,7 +141,6 @@ with torch.no_grad():
                       "img": float((m_img - torch.from_numpy(np.load(img))).abs().max()),
                       "mu_scale": float(m_mu.abs().max())}))
 `;
-import { tempDir } from "./helpers/tmp.js";
 
 for (const kind of ["vae", "conv-vae"] as const) {
   test(`export --format torch: ${kind} loads into the PyTorch modules and computes latentkit's codes and images`, { skip: noTorch }, async () => {

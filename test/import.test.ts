@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { train } from "../src/index.js";
 import { readSafetensors, toFloat32, encodeSafetensors } from "../src/io/safetensors.js";
 import { runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const dir = tempDir("lk-import-");
 const run = join(dir, "run");
@@ -43,7 +44,6 @@ assert not sd["encoder.0.weight"].is_contiguous()
 sd["decoder.0.bias"] = sd["decoder.0.bias"].double()
 torch.save(sd, ${JSON.stringify(theirs)})
 `;
-import { tempDir } from "./helpers/tmp.js";
   const p = spawnSync("/usr/bin/python3", ["-c", py], { encoding: "utf8" });
   assert.equal(p.status, 0, p.stderr);
   const r = runCli(["import", theirs, "--config", config, "--out", join(dir, "theirs")]);
