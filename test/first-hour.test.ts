@@ -157,12 +157,12 @@ test("`latentkit train` with nothing named trains the Quickstart's VAE on the sp
   const r = runCli(["train", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", quick, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   const config = JSON.parse(readFileSync(join(quick, "config.json"), "utf8"));
-  assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lr, config.lrSchedule],
-    ["vae", "sprites-vae", "sprites", 16, 32, 10, 3e-3, "cosine"]);
+  assert.deepEqual([config.model, config.preset, config.dataset, config.latent, config.batchSize, config.klWarmupEpochs, config.lr, config.lrSchedule, config.augmentShift],
+    ["vae", "sprites-vae", "sprites", 16, 32, 10, 3e-3, "cosine", 1]);
   const plain = join(dir, "plain-vae");
   assert.equal(runCli(["train", "--model", "vae", "--epochs", "1", "--set", "evalIsSamples=0", "--set", "report=false", "--out", plain, "--quiet"]).code, 0);
   const c2 = JSON.parse(readFileSync(join(plain, "config.json"), "utf8"));
-  assert.deepEqual([c2.preset, c2.latent, c2.batchSize], [null, 10, 100], "the schema's defaults");
+  assert.deepEqual([c2.preset, c2.latent, c2.batchSize, c2.augmentShift], [null, 10, 100, 0], "the schema's defaults");
 });
 
 test("npm in the project prints no configuration warning (the onnxruntime install flag is package.json's allowScripts, not an .npmrc key)", () => {

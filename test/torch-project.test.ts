@@ -22,6 +22,7 @@ import { spritesDataset } from "../src/data/sprites.js";
 import { loadModel, train } from "../src/index.js";
 import { runCli } from "./helpers/cli.js";
 import { needsData, DATA_DIR } from "./helpers/data.js";
+import { tempDir } from "./helpers/tmp.js";
 
 const PYTHON = "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
@@ -171,6 +172,30 @@ for (const [name, sets] of Object.entries(CASES)) {
   });
 }
 
+test("torch-project data.py shift (augmentShift): each image is the original moved by (dx, dy) in {−s..s}², zero-filled, every offset drawn", { skip: noTorch }, () => {
+  const project = exportProject("shift", ["model=vae", "hidden=[32]", "latent=4", "augmentShift=2"]);
+  assert.equal(JSON.parse(readFileSync(join(project, "config.json"), "utf8")).augmentShift, 2);
+  const check = `
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+import data
+x = torch.rand(400, 2, 7, 6)
+y = data.shift(x, 2, torch.Generator().manual_seed(1))
+seen = set()
+for r in range(400):
+    pad = torch.nn.functional.pad(x[r], (2, 2, 2, 2))
+    found = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3) if torch.equal(y[r], pad[:, 2 - dy:9 - dy, 2 - dx:8 - dx])]
+    assert len(found) == 1, (r, found)
+    seen.add(found[0])
+assert len(seen) == 25, seen
+assert torch.equal(data.shift(x, 0, None), x)
+print("ok")
+`;
+  const r = spawnSync(PYTHON, ["-c", check, project], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "ok");
+});
+
 test("torch-project: families it does not export are refused in one line, with the reason", () => {
   const r = runCli(["export", "--format", "torch-project", "--out", join(dir, "no"), "--preset", "tcvae-sprites"]);
   assert.equal(r.code, 1);
@@ -266,7 +291,6 @@ c2 = codes.clone(); c2[:, -1] = (c2[:, -1] + 1) % ${K}
 same = torch.allclose(p.logits(codes)[:, :-1], p.logits(c2)[:, :-1])
 print(json.dumps({"lp": lp.tolist(), "earlier_unchanged": bool(same)}))
 `;
-import { tempDir } from "./helpers/tmp.js";
     const r = spawnSync(PYTHON, ["-c", script, project, work], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const theirs = JSON.parse(r.stdout.trim().split("\n").pop()!);

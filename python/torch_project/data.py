@@ -85,6 +85,20 @@ def load(name, data_dir=None):
     raise SystemExit(f"{name}: not a data set name (mnist, fashion-mnist, binarized-mnist) or a file")
 
 
+def shift(x, max_shift, generator):
+    """latentkit's augmentShift: each image [N, C, H, W] moved by (dx, dy), each uniform in
+    {-s, ..., s}, the pixels moved in from outside the frame 0; redrawn each epoch."""
+    if max_shift == 0:
+        return x
+    n, _, h, w = x.shape
+    offsets = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator)
+    padded = torch.nn.functional.pad(x, (max_shift,) * 4)
+    out = torch.empty_like(x)
+    for r, (dx, dy) in enumerate(offsets.tolist()):
+        out[r] = padded[r, :, max_shift - dy:max_shift - dy + h, max_shift - dx:max_shift - dx + w]
+    return out
+
+
 def binarize(x, mode, generator=None):
     """latentkit's binarize: static x > 0.5; dynamic x ~ Bernoulli(x), redrawn each epoch."""
     if mode == "static":

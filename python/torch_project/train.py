@@ -263,6 +263,7 @@ def main():
         for batch in loader:
             xb, yb = batch[0], (batch[1].to(device) if conditional else None)
             xb = data_lib.binarize(xb, config["binarize"], gen) if config["binarize"] == "dynamic" else xb
+            xb = data_lib.shift(xb, config.get("augmentShift", 0), gen)
             xb = xb.to(device, non_blocking=True)
             lr = lr_at(config, step, steps_per_epoch)
             for group in optimizer.param_groups:

@@ -8,7 +8,7 @@ import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
 import type { Params } from "../models/types.js";
 import { configKeys, ownOptions, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
-import { train as runTrainer, dataInfo, type EpochEvent, type Progress, type StepEvent as TrainerStepEvent, type TrainArgs } from "../train/trainer.js";
+import { train as runTrainer, checkTrainingData, dataInfo, type EpochEvent, type Progress, type StepEvent as TrainerStepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
 import { makeOptimizer, stepFlopsPerParameter } from "../train/step.js";
 import type { MetricsLine, RunStore } from "../train/run-files.js";
@@ -223,6 +223,7 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1,
       () => stepFlopsPerParameter(model, makeOptimizer(config), config.batchSize)),
   };
+  checkTrainingData(config, data); // before a run folder is made
   const progress = options.progress === true ? env.consoleProgress?.() : options.progress || undefined;
   const store = out !== undefined ? env.store!(out, !options.resume) : null;
   const log = options.log ?? ((line: string) => progress?.log(line));

@@ -6,6 +6,7 @@ import { np } from "../engine/index.js";
 import type { Array } from "../engine/index.js";
 import { exampleSize, type Split } from "./dataset.js";
 import { binarizeBatch, type BinarizeMode } from "./binarize.js";
+import { shiftBatch } from "./augment.js";
 import { permutation } from "./prng.js";
 
 export interface LoaderOptions {
@@ -26,6 +27,8 @@ export interface EpochOptions extends LoaderOptions {
   epoch?: number;
   /** Examples of this epoch's order already consumed (resume): batches start here. Default 0. */
   startAt?: number;
+  /** Training augmentation: move each image by up to this many pixels each way (augment.ts). Default 0. */
+  shift?: number;
 }
 
 /** A batch as typed arrays (no engine). */
@@ -80,7 +83,10 @@ export function* hostBatches(split: Split, opts: EpochOptions): Generator<HostBa
     const end = Math.min(start + bs, n);
     if (end - start < bs && opts.dropLast) return;
     const indices = order.slice(start, end);
-    const x = binarizeBatch(split.batch(indices), indices, opts.binarize ?? "none", { seed: opts.seed, epoch });
+    const x = shiftBatch(
+      binarizeBatch(split.batch(indices), indices, opts.binarize ?? "none", { seed: opts.seed, epoch }),
+      indices, split.imageShape, opts.shift ?? 0, { seed: opts.seed, epoch },
+    );
     let labels: Int32Array | undefined;
     if (split.labels) {
       labels = new Int32Array(indices.length);

@@ -15,6 +15,8 @@ export const trainingOptionsSchema = z.object({
     .describe("train on train + valid (the final fit of a chosen recipe); no validation is left, so the best checkpoint follows the training loss"),
   binarize: z.enum(["none", "static", "dynamic"]).default("none")
     .describe("binarise images: no, threshold 0.5, or resample Bernoulli(x) every epoch"),
+  augmentShift: z.number().int().min(0).default(0)
+    .describe("training augmentation: move each training image by a random whole number of pixels, up to N each way (zero-filled), redrawn each epoch; 0 is off"),
   epochs: positiveInt.default(10).describe("total epochs of the run (resume continues up to this)"),
   batchSize: positiveInt.default(100).describe("examples per training step"),
   lr: z.number().positive().default(1e-3).describe("peak learning rate"),

@@ -53,7 +53,7 @@ export function pretrain(
       let seen = 0;
       progress.startEpoch(epoch + 1, stage.epochs, steps);
       // A data order of its own per stage and epoch (the main loop's orders stay those of a run without stages).
-      for (const b of batches(train, { batchSize: config.batchSize, seed: config.seed + 1000 * (s + 1), epoch, dropLast: true, binarize: config.binarize })) {
+      for (const b of batches(train, { batchSize: config.batchSize, seed: config.seed + 1000 * (s + 1), epoch, dropLast: true, binarize: config.binarize, shift: config.augmentShift })) {
         const size = b.x.shape[0];
         const labels = b.y ?? np.zeros([size], { dtype: np.int32 });
         const [next, k] = splitKey(key);

@@ -139,13 +139,23 @@ type Run = {
  * The run's starting point: a new one (initialised, pretrained when the model has stages), or its
  * store's checkpoint when resuming (a store without one starts afresh). Writes the configuration in force.
  */
-function startRun(args: TrainArgs): Run {
-  const { config, model, data, store = null } = args;
-  const train = data.splits.train!;
-  if (!data.splits.train) throw new LatentkitError(`data set ${data.name}: no training split (missing: ${data.missing?.join(", ") ?? "?"})`);
+/** The training split, once the configuration is known to fit it; one line naming the key otherwise. */
+export function checkTrainingData(config: RunConfig, data: Dataset): Split {
+  const train = data.splits.train;
+  if (!train) throw new LatentkitError(`data set ${data.name}: no training split (missing: ${data.missing?.join(", ") ?? "?"})`);
   if (train.n < config.batchSize) {
     throw new LatentkitError(`batchSize=${config.batchSize} is larger than the training split (${train.n} examples)`);
   }
+  const [, height, width] = train.imageShape;
+  if (config.augmentShift >= Math.min(height, width)) {
+    throw new LatentkitError(`augmentShift=${config.augmentShift}: a shift must be smaller than the ${height}x${width} images`);
+  }
+  return train;
+}
+
+function startRun(args: TrainArgs): Run {
+  const { config, model, data, store = null } = args;
+  const train = checkTrainingData(config, data);
   const stepsPerEpoch = batchesPerEpoch(train.n, config.batchSize, true);
   const optimizer = makeOptimizer(config);
   const [initKey, firstRunKey] = splitKey(keyFromSeed(config.seed));
@@ -238,7 +248,7 @@ async function runEpoch(run: Run, runner: StepRunner): Promise<EpochSums> {
   let position = partial?.position ?? 0;
   progress.startEpoch(epoch + 1, config.epochs, stepsPerEpoch);
   for (const b of hostBatches(train, {
-    batchSize: config.batchSize, seed: config.seed, epoch, dropLast: true, binarize: config.binarize, startAt: position,
+    batchSize: config.batchSize, seed: config.seed, epoch, dropLast: true, binarize: config.binarize, shift: config.augmentShift, startAt: position,
   })) {
     const size = b.indices.length;
     const [nextKey, stepKey] = splitKey(run.key);
