@@ -172,3 +172,14 @@ test("npm in the project prints no configuration warning (the onnxruntime instal
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
   assert.equal(pkg.allowScripts["onnxruntime-node"], false, "onnxruntime-node's postinstall (a CUDA download) stays off");
 });
+
+test("train --help lists every training key for --set with its default and what it does", async () => {
+  const { trainingOptionsSchema } = await import("../src/train/config.js");
+  const r = runCli(["train", "--help"]);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = r.stdout.slice(r.stdout.indexOf("Training options"));
+  for (const key of Object.keys(trainingOptionsSchema.shape)) {
+    assert.match(listed, new RegExp(`^  ${key}=\\S+ +\\S`, "m"), `${key} is listed with a default and a description`);
+  }
+  assert.match(listed, /augmentShift=0 +training augmentation: move each training image/);
+});

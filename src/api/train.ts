@@ -7,7 +7,7 @@ import { LatentkitError } from "../io/errors.js";
 import { makeSplit, type Dataset, type Split } from "../data/dataset.js";
 import { getModelFamily, modelFamilies } from "../models/registry.js";
 import type { Params } from "../models/types.js";
-import { configKeys, ownOptions, resolveConfigSources, type ConfigInput, type RunConfig } from "../train/config.js";
+import { configKeys, ownOptions, resolveConfigSources, trainingOptionsSchema, type ConfigInput, type RunConfig } from "../train/config.js";
 import { train as runTrainer, checkTrainingData, dataInfo, type EpochEvent, type Progress, type StepEvent as TrainerStepEvent, type TrainArgs } from "../train/trainer.js";
 import { fitModelPrior } from "../train/prior.js";
 import { makeOptimizer, stepFlopsPerParameter } from "../train/step.js";
@@ -269,8 +269,17 @@ export type ModelListing = {
 /** The model families, their presets and options, as `latentkit models --json`. */
 export function listModels(): ModelListing[] {
   return modelFamilies.map((m) => ({
-    name: m.name, description: m.description, presets: Object.keys(m.presets),
-    options: Object.fromEntries(Object.entries(m.options.shape as Record<string, z.ZodType>).map(([key, field]) =>
-      [key, { default: field.parse(undefined), description: field.description ?? "" }])),
+    name: m.name, description: m.description, presets: Object.keys(m.presets), options: optionListing(m.options),
   }));
+}
+
+/** The training options (every family's: epochs, lr, schedules, augmentation, ...), as `train --help` lists them. */
+export function listTrainingOptions(): ModelListing["options"] {
+  return optionListing(trainingOptionsSchema);
+}
+
+/** A schema's keys with their defaults and descriptions. */
+function optionListing(schema: z.ZodObject): ModelListing["options"] {
+  return Object.fromEntries(Object.entries(schema.shape as Record<string, z.ZodType>).map(([key, field]) =>
+    [key, { default: field.parse(undefined), description: field.description ?? "" }]));
 }

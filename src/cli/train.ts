@@ -9,6 +9,7 @@ import { parseSetting, type RunConfig } from "../train/config.js";
 import { CONFIG_FILE } from "../train/checkpoint.js";
 import { consoleProgress, silentProgress } from "../train/progress.js";
 import { train } from "../api/node.js";
+import { listTrainingOptions } from "../api/train.js";
 import { readConfigFile } from "../train/run.js";
 import { intOption, numberOption, collect, say, note, fmt, ExitCode } from "./common.js";
 
@@ -110,5 +111,14 @@ export function registerTrain(program: Command): void {
     .option("--resume <dir>", "continue a run up to --epochs, with its saved configuration (a run without a checkpoint starts at epoch 0)")
     .option("--data-dir <dir>", "where named data sets are looked for")
     .option("--quiet", "no progress output")
+    .addHelpText("after", trainingOptionsHelp)
     .action(trainCommand);
+}
+
+/** `train --help`'s list of the training keys for --set (the model families' own: `latentkit models`). */
+function trainingOptionsHelp(): string {
+  const options = Object.entries(listTrainingOptions());
+  const width = Math.max(...options.map(([k, o]) => `${k}=${JSON.stringify(o.default)}`.length)) + 2;
+  return "\nTraining options (--set key=value; defaults shown; each model family's own: latentkit models):\n" +
+    options.map(([k, o]) => `  ${`${k}=${JSON.stringify(o.default)}`.padEnd(width)}${o.description}`).join("\n");
 }
