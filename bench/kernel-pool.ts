@@ -7,12 +7,18 @@
 // out the load (the pool's chunks are aligned to tiles, and with 2 of them one is often twice the
 // other). Timed: the seed-vae training step (batch 100), the whole step awaited (blockUntilReady), so
 // its kernels take the pool's asynchronous path (dataSync runs them on the calling thread).
-//   npx tsx bench/kernel-pool.ts [--threads 1] [--chunks 8] [--steps 30]   (--threads 0: no pool)
+//   npx tsx bench/kernel-pool.ts [--threads 1] [--chunks 8] [--steps 30] [--preset seed-vae --batch 100]
+//   (--threads 0: no pool; --profile: the calling thread runs every kernel alone, timed, and the
+//   kernels taking the most time per step are listed with their output sizes)
 import { Worker as NodeWorker, MessageChannel, type MessagePort } from "node:worker_threads";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-const THREADS = opt("--threads", 1), CHUNKS = opt("--chunks", 8), STEPS = opt("--steps", 30);
+const THREADS = opt("--threads", 1), CHUNKS = opt("--chunks", 8), STEPS = opt("--steps", 30), BATCH = opt("--batch", 100);
+const PRESET = args.includes("--preset") ? args[args.indexOf("--preset") + 1] : "seed-vae";
+const PROFILE = args.includes("--profile");
+/** Per kernel id: calls, milliseconds on the calling thread, the largest range end (its output size). */
+const profile = new Map<number, { calls: number; ms: number; size: number }>();
 
 // The queue: header words, then SLOTS task records of TASK words each.
 //   header: 0 posted (tasks ever posted), 1 taken (tasks ever claimed)
@@ -68,7 +74,15 @@ function helpOut(): void {
     if (taken >= Atomics.load(words, 0)) return;
     if (Atomics.compareExchange(words, 1, taken, taken + 1) !== taken) continue;
     const t = HEADER + (taken % SLOTS) * TASK, id = words[t + 1];
+    const start = PROFILE ? performance.now() : 0;
     callingKernels.get(id)!(...words.subarray(t + 6, t + 6 + words[t + 4]), words[t + 2], words[t + 3]);
+    if (PROFILE) {
+      const p = profile.get(id) ?? { calls: 0, ms: 0, size: 0 };
+      p.calls++;
+      p.ms += performance.now() - start;
+      p.size = Math.max(p.size, words[t + 3]);
+      profile.set(id, p);
+    }
     Atomics.store(words, t, 2);
   }
 }
@@ -132,19 +146,20 @@ const { scalarsAt } = await import("../src/models/scheduled.js");
 const { makeSplit } = await import("../src/data/dataset.js");
 
 await init();
-const config = { ...resolveConfig({ flags: { preset: "seed-vae" } }), batchSize: 100 };
+const config = { ...resolveConfig({ flags: { preset: PRESET } }), batchSize: BATCH };
 const model = createModel(config, { imageShape: [1, 28, 28], numClasses: 10 });
 const optimizer = makeOptimizer(config);
-const data = new Float32Array(100 * 784).map((_, i) => ((i * 2654435761) % 1000 < 300 ? 1 : 0));
+const data = new Float32Array(BATCH * 784).map((_, i) => ((i * 2654435761) % 1000 < 300 ? 1 : 0));
 const runner = singleThreadRunner(model, optimizer, null, makeSplit(data, [1, 28, 28]));
-const batch = { x: data, indices: Uint32Array.from({ length: 100 }, (_, i) => i), epoch: 0, start: 0, end: 100 };
+if (PROFILE && THREADS === 0) throw new Error("--profile times the pool's tasks: give --threads 1 or more");
+const batch = { x: data, indices: Uint32Array.from({ length: BATCH }, (_, i) => i), epoch: 0, start: 0, end: BATCH };
 let params = model.init(keyFromSeed(0));
 let state: unknown = optimizer.init(params);
 let key = keyFromSeed(1);
 const losses: number[] = [];
 const times: number[] = [];
 for (let i = 0; i < STEPS + 3; i++) {
-  if (i === 1 && THREADS > 0) {
+  if (i === 1 && THREADS > 0 && !PROFILE) {
     // the first step's asynchronous dispatches made the pool (and its memory); the calling thread ran
     // that step's tasks alone. Now the helpers join.
     const { helpers, ready } = (globalThis as Record<string, unknown>).__helpers as { helpers: NodeWorker[]; ready: Promise<unknown>[] };
@@ -152,6 +167,7 @@ for (let i = 0; i < STEPS + 3; i++) {
     for (const h of helpers) h.postMessage({ memory });
     await Promise.all(ready);
   }
+  if (i === 3) profile.clear(); // the warm-up steps run the kernels' first, baseline-compiled code
   const start = performance.now();
   const [next, k] = splitKey(key);
   key = next;
@@ -165,5 +181,10 @@ for (let i = 0; i < STEPS + 3; i++) {
   if (i >= 3) times.push(performance.now() - start);
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ threads: THREADS, chunks: CHUNKS, median_ms: +times[times.length >> 1].toFixed(2), min_ms: +times[0].toFixed(2), first_loss: losses[0], last_loss: losses.at(-1) }));
+if (PROFILE) {
+  const rows = [...profile.values()].sort((a, b) => b.ms - a.ms), steps = STEPS;
+  console.log(`${profile.size} kernels, ${(rows.reduce((a, r) => a + r.ms, 0) / steps).toFixed(2)} ms a step in kernels; the 15 longest:`);
+  for (const r of rows.slice(0, 15)) console.log(`  ${(r.ms / steps).toFixed(3)} ms a step, ${(r.calls / steps).toFixed(1)} calls, output size ${r.size}`);
+}
+console.log(JSON.stringify({ preset: PRESET, batch: BATCH, threads: THREADS, chunks: CHUNKS, median_ms: +times[times.length >> 1].toFixed(2), min_ms: +times[0].toFixed(2), first_loss: losses[0], last_loss: losses.at(-1) }));
 process.exit(0);
