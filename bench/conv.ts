@@ -24,7 +24,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { blockUntilReady, profiler } from "@jax-js/jax";
+import { blockUntilReady } from "@jax-js/jax";
+import { printKernels, traceKernels } from "./lib/kernel-trace.js";
 import {
   init, np, jit, vjp, valueAndGrad, random, tree, conv2d, convTranspose2d, type Array,
 } from "../src/engine/index.js";
@@ -191,20 +192,8 @@ async function benchStep(layout: "NCHW" | "NHWC"): Promise<number> {
   const top = Number(opt("--profile", "0"));
   if (top > 0 && layout === (flag("--profile-nhwc") ? "NHWC" : "NCHW")) {
     // one more step under the kernel tracer: the costliest kernels, with their shapes
-    performance.clearMeasures();
-    profiler.startTrace();
-    disposeAll(await settle(run()));
-    profiler.stopTrace();
-    const kernels = performance.getEntriesByType("measure").map((m) => {
-      const props = Object.fromEntries((m as { detail?: { devtools?: { properties?: [string, string][] } } })
-        .detail?.devtools?.properties ?? []);
-      return { ms: m.duration, red: !!props.reduction, label: `${m.name} ${props.reduction ? `reduce ${props.reduction} ` : ""}${String(props.exp ?? props.inputShapes ?? "").slice(0, 150)}` };
-    });
-    const total = kernels.reduce((a, k) => a + k.ms, 0);
-    const inRed = kernels.filter((k) => k.red).reduce((a, k) => a + k.ms, 0);
-    console.log(`training step: ${kernels.length} kernels, ${total.toFixed(1)} ms in kernels ` +
-      `(${inRed.toFixed(1)} in matmuls and reductions, ${(total - inRed).toFixed(1)} elementwise/data movement); the costliest:`);
-    for (const k of kernels.filter((k) => !process.env.ONLY_ELEMENTWISE || !k.red).sort((a, b) => b.ms - a.ms).slice(0, top)) console.log(`  ${k.ms.toFixed(2).padStart(8)} ms  ${k.label}`);
+    const kernels = await traceKernels(async () => disposeAll(await settle(run())));
+    printKernels("training step", kernels, top, !!process.env.ONLY_ELEMENTWISE);
   }
   tree.dispose([p, s, x, eps] as never);
   return ms;

@@ -36,13 +36,16 @@ function refConv2d(
   return { data: out, shape: [N, O, Ho, Wo] };
 }
 
-/** The scatter definition: x[n,c,ih,iw] * w[c,o,i,j] lands on (ih*s - p + i*d, iw*s - p + j*d). */
+/**
+ * The scatter definition: x[n,c,ih,iw] * w[c,o,i,j] lands on (ih*s - p + i*d, iw*s - p + j*d), p the
+ * padding at the top (left); `padEnd` (default `pad`) is what is removed at the bottom (right).
+ */
 function refConvTranspose2d(
   x: Float64Array, [N, C, H, W]: Shape4, w: Float64Array, [, O, KH, KW]: Shape4, b: Float64Array | null,
-  stride: IntPair, pad: IntPair, outPad: IntPair, dil: IntPair,
+  stride: IntPair, pad: IntPair, outPad: IntPair, dil: IntPair, padEnd: IntPair = pad,
 ) {
-  const Ho = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (KH - 1) + outPad[0] + 1;
-  const Wo = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (KW - 1) + outPad[1] + 1;
+  const Ho = (H - 1) * stride[0] - pad[0] - padEnd[0] + dil[0] * (KH - 1) + outPad[0] + 1;
+  const Wo = (W - 1) * stride[1] - pad[1] - padEnd[1] + dil[1] * (KW - 1) + outPad[1] + 1;
   const out = new Float64Array(N * O * Ho * Wo);
   for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out.fill(b ? b[o] : 0, (n * O + o) * Ho * Wo, (n * O + o + 1) * Ho * Wo);
   for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let ih = 0; ih < H; ih++) for (let iw = 0; iw < W; iw++) {
@@ -72,7 +75,12 @@ function checkAgainstReference(kind: "conv2d" | "convTranspose2d", c: Case, seed
     const p = pairOf(c.opts.padding as number | IntPair | undefined, 0);
     ref = refConv2d(xd, c.x, wd, c.w, bd, s, p, p, d);
   } else {
-    ref = refConvTranspose2d(xd, c.x, wd, c.w, bd, s, pairOf(c.opts.padding as number | IntPair, 0), pairOf(c.opts.outputPadding, 0), d);
+    const p = c.opts.padding;
+    const perSide = Array.isArray(p) && Array.isArray(p[0]);
+    const [top, bottom] = perSide
+      ? [[(p as IntPair[])[0][0], (p as IntPair[])[1][0]], [(p as IntPair[])[0][1], (p as IntPair[])[1][1]]] as IntPair[]
+      : [pairOf(p as number | IntPair, 0), pairOf(p as number | IntPair, 0)];
+    ref = refConvTranspose2d(xd, c.x, wd, c.w, bd, s, top, pairOf(c.opts.outputPadding, 0), d, bottom);
   }
   const op = kind === "conv2d" ? conv2d : convTranspose2d;
   const what = `${kind} x[${c.x}] w[${c.w}] ${JSON.stringify(c.opts)} bias=${c.bias}`;
@@ -135,6 +143,12 @@ const convTCases: Case[] = [
   { x: [2, 12, 5, 4], w: [12, 1, 3, 3], bias: false, opts: { stride: 2, padding: 1, outputPadding: 1 } },
   { x: [2, 30, 4, 4], w: [30, 3, 3, 3], bias: true, opts: { stride: 2 } },
   { x: [2, 12, 5, 5], w: [12, 1, 3, 3], bias: true, opts: { padding: 1 } }, // channels-last path
+  // padding per side: TensorFlow's 'same' (stride 2, 3x3: nothing removed at the top, one row at the
+  // bottom), and others, on the per-tap and narrowing paths
+  { x: [2, 5, 4, 3], w: [5, 3, 3, 3], bias: true, opts: { stride: 2, padding: [[0, 1], [0, 1]] } },
+  { x: [2, 3, 4, 5], w: [3, 2, 3, 3], bias: false, opts: { stride: 2, padding: [[2, 0], [1, 2]] } },
+  { x: [1, 2, 3, 4], w: [2, 3, 3, 2], bias: true, opts: { stride: [2, 3], padding: [[1, 2], [0, 0]], outputPadding: [1, 2] } },
+  { x: [2, 12, 5, 4], w: [12, 1, 3, 3], bias: true, opts: { stride: 2, padding: [[0, 1], [1, 0]] } }, // narrowing
 ];
 
 for (const [k, c] of convTCases.entries()) {
@@ -265,6 +279,10 @@ test("convTranspose2d gradients match central differences: stride [1, 2], per-ta
   gradChecks("convTranspose2d", [1, 4, 3, 3], [4, 2, 3, 3], { stride: [1, 2], padding: [1, 0] }, 4);
 });
 
+test("convTranspose2d gradients match central differences: padding per side (TensorFlow's 'same')", () => {
+  gradChecks("convTranspose2d", [2, 3, 3, 2], [3, 2, 3, 3], { stride: 2, padding: [[0, 1], [0, 1]] }, 7);
+});
+
 test("gradients match central differences on the narrowing-layer paths (NCHW and channels-last)", () => {
   gradChecks("conv2d", [1, 5, 2, 4], [1, 5, 2, 2], { padding: 1 }, 5); // NCHW path
   gradChecks("convTranspose2d", [1, 5, 3, 1], [5, 1, 2, 2], { stride: 2, padding: [1, 0], outputPadding: 1 }, 6); // channels-last
@@ -330,6 +348,12 @@ test("bad arguments throw clear messages", () => {
     /convTranspose2d: outputPadding must be smaller than stride or dilation/);
   assert.throws(() => convTranspose2d(X(), f64(randn(3 * 2 * 3 * 3, 2), [3, 2, 3, 3]), null, { outputPadding: 1 }),
     /outputPadding must be smaller than stride or dilation/);
+  assert.throws(() => convTranspose2d(X(), f64(randn(3 * 2 * 3 * 3, 2), [3, 2, 3, 3]), null, { padding: [[0, 1]] as never }),
+    /convTranspose2d: padding per side must be \[\[top, bottom\], \[left, right\]\], got \[\[0,1\]\]/);
+  assert.throws(() => convTranspose2d(X(), f64(randn(3 * 2 * 3 * 3, 2), [3, 2, 3, 3]), null, { padding: [[0, -1], [0, 0]] }),
+    /convTranspose2d: padding must be an integer >= 0/);
+  assert.throws(() => convTranspose2d(X(), f64(randn(3 * 2 * 3 * 3, 2), [3, 2, 3, 3]), null, { padding: [[5, 4], [0, 0]] }),
+    /convTranspose2d: output size would be -1x8/);
   assert.throws(() => conv2d(X(), f64(randn(4 * 3 * 3 * 3, 2), [4, 3, 3, 3]), null, { stride: 0 }),
     /conv2d: stride must be an integer >= 1/);
   assert.throws(() => conv2d(X(), f64(randn(4 * 3 * 3 * 3, 2), [4, 3, 3, 3]), null, { padding: -1 }),

@@ -60,8 +60,13 @@ export interface Conv2dOptions {
 export interface ConvTranspose2dOptions {
   /** Stride of the corresponding forward convolution: a number or [h, w]. Default 1. */
   stride?: number | IntPair;
-  /** `dilation * (k - 1) - padding` zero padding is added to both sides of the input. Default 0. */
-  padding?: number | IntPair;
+  /**
+   * `dilation * (k - 1) - padding` zero padding is added to both sides of the input: a number or
+   * [h, w] (PyTorch's), or [[top, bottom], [left, right]] to remove different amounts from the two
+   * ends of the output (TensorFlow's 'same' for a stride-2, 3x3 kernel is [[0, 1], [0, 1]]: only
+   * the kept rows and columns are computed). Default 0.
+   */
+  padding?: number | IntPair | [IntPair, IntPair];
   /** Extra size added to one side (bottom/right) of the output. Must be smaller than stride or dilation. Default 0. */
   outputPadding?: number | IntPair;
   /** Spacing between kernel taps: a number or [h, w]. Default 1. */
@@ -97,12 +102,12 @@ export function convTranspose2dOutputSize(
 ): IntPair {
   const o = resolveConvTranspose2d(opts);
   const out = [0, 1].map((a) =>
-    (inputHW[a] - 1) * o.stride[a] - 2 * o.padding[a] + o.dilation[a] * (kernelHW[a] - 1) + o.outputPadding[a] + 1,
+    (inputHW[a] - 1) * o.stride[a] - o.padBefore[a] - o.padAfter[a] + o.dilation[a] * (kernelHW[a] - 1) + o.outputPadding[a] + 1,
   ) as IntPair;
   if (out[0] < 1 || out[1] < 1) {
     throw new Error(
       `convTranspose2d: output size would be ${out[0]}x${out[1]} (input ${inputHW[0]}x${inputHW[1]}, ` +
-      `kernel ${kernelHW[0]}x${kernelHW[1]}, stride ${o.stride[0]}x${o.stride[1]}, padding ${o.padding[0]}x${o.padding[1]}): ` +
+      `kernel ${kernelHW[0]}x${kernelHW[1]}, stride ${o.stride[0]}x${o.stride[1]}, padding ${o.padBefore[0] + o.padAfter[0]}x${o.padBefore[1] + o.padAfter[1]} in all): ` +
       `padding is too large`,
     );
   }
@@ -143,14 +148,27 @@ function resolveConv2d(opts: Conv2dOptions, kernelHW: IntPair, fn: string): Reso
   return { stride, dilation, padBefore: p, padAfter: p };
 }
 
-interface ResolvedConvT { stride: IntPair; dilation: IntPair; padding: IntPair; outputPadding: IntPair }
+interface ResolvedConvT { stride: IntPair; dilation: IntPair; padBefore: IntPair; padAfter: IntPair; outputPadding: IntPair }
 
 function resolveConvTranspose2d(opts: ConvTranspose2dOptions): ResolvedConvT {
   const fn = "convTranspose2d";
   checkKeys(opts, ["stride", "padding", "outputPadding", "dilation", "layout"], fn);
   const stride = toPair(opts.stride, 1, "stride", fn, 1);
   const dilation = toPair(opts.dilation, 1, "dilation", fn, 1);
-  const padding = toPair(opts.padding, 0, "padding", fn, 0);
+  const pad = opts.padding;
+  const perSide = globalThis.Array.isArray(pad) && pad.some((p) => globalThis.Array.isArray(p));
+  if (perSide && (pad.length !== 2 || !pad.every((p) => globalThis.Array.isArray(p)))) {
+    throw new Error(`${fn}: padding per side must be [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`);
+  }
+  const [padBefore, padAfter] = perSide
+    ? (() => {
+      const [ph, pw] = (pad as [IntPair, IntPair]).map((p) => toPair(p, 0, "padding", fn, 0));
+      return [[ph[0], pw[0]], [ph[1], pw[1]]] as [IntPair, IntPair];
+    })()
+    : (() => {
+      const p = toPair(pad as number | IntPair | undefined, 0, "padding", fn, 0);
+      return [p, p];
+    })();
   const outputPadding = toPair(opts.outputPadding, 0, "outputPadding", fn, 0);
   for (const a of [0, 1]) {
     if (outputPadding[a] >= stride[a] && outputPadding[a] >= dilation[a]) {
@@ -160,7 +178,7 @@ function resolveConvTranspose2d(opts: ConvTranspose2dOptions): ResolvedConvT {
       );
     }
   }
-  return { stride, dilation, padding, outputPadding };
+  return { stride, dilation, padBefore, padAfter, outputPadding };
 }
 
 function checkKeys(opts: object, allowed: string[], fn: string): void {
@@ -447,8 +465,9 @@ export function conv2d(x: Array, weight: Array, bias: Array | null = null, opts:
 /**
  * 2-D transposed convolution, exactly torch.nn.functional.conv_transpose2d (groups = 1):
  * `x` [N, Cin, H, W] (or [Cin, H, W]), `weight` [Cin, Cout, kh, kw], `bias` [Cout] or null
- * -> [N, Cout, Ho, Wo] with Ho = (H-1)*stride - 2*padding + dilation*(kh-1) + outputPadding + 1.
- * All array arguments are consumed. Differentiable (grad, vjp, jit).
+ * -> [N, Cout, Ho, Wo] with Ho = (H-1)*stride - 2*padding + dilation*(kh-1) + outputPadding + 1
+ * (with padding per side, - top - bottom instead of - 2*padding). All array arguments are
+ * consumed. Differentiable (grad, vjp, jit).
  */
 export function convTranspose2d(
   x: Array, weight: Array, bias: Array | null = null, opts: ConvTranspose2dOptions = {},
@@ -463,7 +482,7 @@ export function convTranspose2d(
     fail([x, weight, bias], (e as Error).message);
   }
   const [ho, wo] = outHW;
-  const [sh, sw] = o.stride, [dh, dw] = o.dilation, [ph, pw] = o.padding;
+  const [sh, sw] = o.stride, [dh, dw] = o.dilation, [ph, pw] = o.padBefore;
   if (unbatched) x = x.reshape(nhwc ? [1, h, w, c] : [1, c, h, w]);
   const dtype = x.dtype;
 

@@ -10,7 +10,7 @@
 // n·s for a transposed conv, padding TensorFlow's way: total = max((ceil(n/s) − 1)·s + k − n, 0),
 // floor(total/2) before and the rest after. For a stride-2, 3x3 transposed conv that is 0 before and 1
 // after: torch's ConvTranspose2d(padding=0) followed by dropping the last row and column, which is
-// what `convTranspose2dSame` computes. (The usual torch port, padding=1 with output_padding=1, drops
+// what `convTranspose2dSame` computes (without computing the dropped ones). (The usual torch port, padding=1 with output_padding=1, drops
 // the first row instead: the same shapes, but a one-pixel shift against Keras's weights.)
 //
 // Inside the stacks the activations are channels last (NHWC, the layout the engine's conv works in,
@@ -55,19 +55,17 @@ export function conv2dKeras(p: ConvParams, x: Array, stride: number, padding: Pa
 }
 
 /**
- * A Keras Conv2DTranspose with padding 'same': output n·s. Torch's conv_transpose2d with padding =
- * `before` (and output_padding s − k when the kernel is shorter than the stride), then the last
- * `after − before` rows and columns dropped. x [N, h, w, Cin] (channels last) consumed, p borrowed.
+ * A Keras Conv2DTranspose with padding 'same': output n·s. Torch's conv_transpose2d with `before`
+ * rows and columns removed at the start and `after` at the end (the engine's per-side padding, so
+ * the dropped ones are never computed), and output_padding s − k when the kernel is shorter than
+ * the stride. x [N, h, w, Cin] (channels last) consumed, p borrowed.
  */
 export function convTranspose2dSame(p: ConvParams, x: Array, stride: number): Array {
-  const [, h, w] = x.shape;
   const k = p.weight.shape[2];
   const total = Math.max(k - stride, 0);
-  const before = Math.floor(total / 2);
+  const before = Math.floor(total / 2), after = total - before;
   const outputPadding = Math.max(stride - k, 0);
-  const y = convTranspose2dLayer(p, x, { stride, padding: before, outputPadding, layout });
-  const [H, W] = [h * stride, w * stride];
-  return y.shape[1] === H && y.shape[2] === W ? y : y.slice([], [0, H], [0, W], []);
+  return convTranspose2dLayer(p, x, { stride, padding: [[before, after], [before, after]], outputPadding, layout });
 }
 
 // ---------------------------------------------------------------- encoder
