@@ -4,6 +4,7 @@
 //
 //   npx tsx bench/conv.ts                 # all layers, the step, and PyTorch (if /usr/bin/python3 has torch)
 //   npx tsx bench/conv.ts --no-torch --repeats 5 --layers L4,L5 --no-step
+//   npx tsx bench/conv.ts --lax --no-step --no-torch   # also jax-js's own lax.convGeneralDilated per layer
 //   npx tsx bench/conv.ts --cpu           # time by this process's CPU time instead of the wall clock
 //                                         # (steadier on a machine shared with other jobs)
 //   npx tsx bench/conv.ts --profile 25    # also list the 25 costliest kernels of one training step
@@ -27,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import { blockUntilReady } from "@jax-js/jax";
 import { printKernels, traceKernels } from "./lib/kernel-trace.js";
 import {
-  init, np, jit, vjp, valueAndGrad, random, tree, conv2d, convTranspose2d, type Array,
+  init, np, lax, jit, vjp, valueAndGrad, random, tree, conv2d, convTranspose2d, toData, type Array,
 } from "../src/engine/index.js";
 
 const args = process.argv.slice(2);
@@ -88,30 +89,59 @@ const randn = (shape: number[], scale = 1) => random.normal(random.key(seed++), 
 
 // ---------------------------------------------------------------- layers
 
-async function benchLayers(): Promise<Record<string, { fwd: number; fwdBwd: number }>> {
-  const out: Record<string, { fwd: number; fwdBwd: number }> = {};
+/**
+ * The same layer through jax-js's own lax.convGeneralDilated (NCHW, weights [Cout, Cin, kh, kw]);
+ * a transposed conv as the conv of the stride-dilated input with the flipped, swapped kernel.
+ */
+function laxLayer(L: Layer): (x: Array, w: Array, b: Array) => Array {
+  const s = L.opts.stride ?? 1, p = L.opts.padding ?? 0, op = L.opts.outputPadding ?? 0;
+  const k = L.w[2];
+  return (x, w, b) => {
+    const y = L.kind === "conv"
+      ? lax.convGeneralDilated(x, w, [s, s], [[p, p], [p, p]])
+      : lax.convGeneralDilated(x, np.flip(w, [2, 3]).transpose([1, 0, 2, 3]), [1, 1],
+        [[k - 1 - p, k - 1 - p + op], [k - 1 - p, k - 1 - p + op]], { lhsDilation: [s, s] });
+    return y.add(b.reshape([1, -1, 1, 1]));
+  };
+}
+
+type LayerTimes = { fwd: number; fwdBwd: number; laxFwd?: number; laxFwdBwd?: number };
+
+async function benchLayers(): Promise<Record<string, LayerTimes>> {
+  const out: Record<string, LayerTimes> = {};
   for (const L of LAYERS) {
     if (ONLY.length && !ONLY.some((o) => L.name.startsWith(o))) continue;
     const op = L.kind === "conv" ? conv2d : convTranspose2d;
     const cout = L.kind === "conv" ? L.w[0] : L.w[1];
     const x = randn(L.x), w = randn(L.w, 0.1), b = randn([cout]);
-    const fwd = jit((x: Array, w: Array, b: Array) => op(x, w, b, L.opts));
-    const y0 = fwd(x.ref, w.ref, b.ref);
-    const g = randn(y0.shape);
-    y0.dispose();
-    // forward + backward: the output and the gradients for a given output cotangent (like torch's
-    // y.backward(g)), all in one jitted function.
-    const fwdBwd = jit((x: Array, w: Array, b: Array, g: Array) => {
-      const [y, pullback] = vjp((x: Array, w: Array, b: Array) => op(x, w, b, L.opts), [x, w, b]);
-      const grads = pullback(g) as Array[];
-      pullback.dispose();
-      return [y, ...grads];
-    });
-    out[L.name] = {
-      fwd: await best(() => fwd(x.ref, w.ref, b.ref)),
-      fwdBwd: await best(() => fwdBwd(x.ref, w.ref, b.ref, g.ref)),
+    const timeBoth = async (layer: (x: Array, w: Array, b: Array) => Array) => {
+      const fwd = jit((x: Array, w: Array, b: Array) => layer(x, w, b));
+      const y0 = fwd(x.ref, w.ref, b.ref);
+      const g = randn(y0.shape);
+      y0.dispose();
+      // forward + backward: the output and the gradients for a given output cotangent (like torch's
+      // y.backward(g)), all in one jitted function.
+      const fwdBwd = jit((x: Array, w: Array, b: Array, g: Array) => {
+        const [y, pullback] = vjp((x: Array, w: Array, b: Array) => layer(x, w, b), [x, w, b]);
+        const grads = pullback(g) as Array[];
+        pullback.dispose();
+        return [y, ...grads];
+      });
+      const t = { fwd: await best(() => fwd(x.ref, w.ref, b.ref)), fwdBwd: await best(() => fwdBwd(x.ref, w.ref, b.ref, g.ref)) };
+      g.dispose();
+      return t;
     };
-    tree.dispose([x, w, b, g]);
+    out[L.name] = await timeBoth((x, w, b) => op(x, w, b, L.opts));
+    if (flag("--lax")) {
+      const lx = laxLayer(L);
+      const ours = toData(op(x.ref, w.ref, b.ref, L.opts)), theirs = toData(lx(x.ref, w.ref, b.ref));
+      const maxDiff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - theirs[i])), 0);
+      if (!(maxDiff < 1e-3)) throw new Error(`${L.name}: lax.convGeneralDilated differs from ours by ${maxDiff}`);
+      const t = await timeBoth(lx);
+      out[L.name].laxFwd = t.fwd;
+      out[L.name].laxFwdBwd = t.fwdBwd;
+    }
+    tree.dispose([x, w, b]);
   }
   return out;
 }
@@ -243,15 +273,21 @@ const ratio = (a: number, b: number | undefined) => (b && !Number.isNaN(a) ? `${
 console.log(`jax-js conv layers, batch ${BATCH}, ms per call (min of ${REPEATS}, ${useCpuClock ? "CPU time" : "wall clock"})` +
   `; load average ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
 if (torch) console.log(`PyTorch ${torch.torch}, ${torch.threads} thread(s), ${useCpuClock ? "CPU time" : "wall clock"}`);
-const head = ["layer", "fwd", "fwd+bwd"].concat(torch ? ["torch fwd", "torch f+b", "ratio fwd", "ratio f+b"] : []);
+const withLax = flag("--lax");
+const head = ["layer", "fwd", "fwd+bwd"]
+  .concat(withLax ? ["lax fwd", "lax f+b"] : [])
+  .concat(torch ? ["torch fwd", "torch f+b", "ratio fwd", "ratio f+b"] : []);
 const rows = [head];
 for (const [name, t] of Object.entries(layers)) {
   const r = torch?.layers[name];
-  rows.push([name, fmt(t.fwd), fmt(t.fwdBwd)].concat(torch ? [fmt(r?.fwd), fmt(r?.fwdBwd), ratio(t.fwd, r?.fwd), ratio(t.fwdBwd, r?.fwdBwd)] : []));
+  rows.push([name, fmt(t.fwd), fmt(t.fwdBwd)]
+    .concat(withLax ? [fmt(t.laxFwd), fmt(t.laxFwdBwd)] : [])
+    .concat(torch ? [fmt(r?.fwd), fmt(r?.fwdBwd), ratio(t.fwd, r?.fwd), ratio(t.fwdBwd, r?.fwdBwd)] : []));
 }
+const blank = withLax ? ["", ""] : [];
 if (!Number.isNaN(stepMs)) {
-  rows.push(["conv-VAE training step", "", fmt(stepMs)].concat(torch ? ["", fmt(torch.step), "", ratio(stepMs, torch.step)] : []));
-  rows.push(["  same, NHWC activations", "", fmt(stepNhwcMs)].concat(torch ? ["", fmt(torch.step), "", ratio(stepNhwcMs, torch.step)] : []));
+  rows.push(["conv-VAE training step", "", fmt(stepMs), ...blank].concat(torch ? ["", fmt(torch.step), "", ratio(stepMs, torch.step)] : []));
+  rows.push(["  same, NHWC activations", "", fmt(stepNhwcMs), ...blank].concat(torch ? ["", fmt(torch.step), "", ratio(stepNhwcMs, torch.step)] : []));
 }
 const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
