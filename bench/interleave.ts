@@ -50,6 +50,14 @@ const variants: [string, (p: Array[], b: Array) => Array][] = [
     const rows = [0, 1].map((bh) => writeOut(np.concatenate([p[2 * bh].reshape([N * A * B, C]), p[2 * bh + 1].reshape([N * A * B, C])], 1)));
     return writeOut(np.concatenate(rows.map((r) => r.reshape([N * A, 2 * B * C])), 1).reshape(out).add(b));
   }],
+  ["columns, then rows, not written out between", (p, b) => {
+    const rows = [0, 1].map((bh) => np.concatenate([p[2 * bh].reshape([N * A * B, C]), p[2 * bh + 1].reshape([N * A * B, C])], 1));
+    return writeOut(np.concatenate(rows.map((r) => r.reshape([N * A, 2 * B * C])), 1).reshape(out).add(b));
+  }],
+  ["columns, then rows, materialized between", (p, b) => {
+    const rows = [0, 1].map((bh) => np.negative(np.negative(np.concatenate([p[2 * bh].reshape([N * A * B, C]), p[2 * bh + 1].reshape([N * A * B, C])], 1))));
+    return writeOut(np.concatenate(rows.map((r) => r.reshape([N * A, 2 * B * C])), 1).reshape(out).add(b));
+  }],
 ];
 
 let reference: Float32Array | null = null;
