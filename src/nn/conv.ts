@@ -41,8 +41,9 @@ export function conv2dLayer(p: ConvParams, x: Array, opts: Conv2dOptions = {}): 
 
 /**
  * The transpose (input gradient) of conv2d, plus bias: out size
- * (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. x [N, Cin, H, W] consumed,
- * p borrowed; opts go to the engine's convTranspose2d as they are.
+ * (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1 (padding per side
+ * [[top, bottom], [left, right]]: − top − bottom). x [N, Cin, H, W] consumed, p borrowed; opts go to
+ * the engine's convTranspose2d as they are.
  */
 export function convTranspose2dLayer(p: ConvParams, x: Array, opts: ConvTranspose2dOptions = {}): Array {
   return convTranspose2d(x, p.weight.ref, p.bias ? p.bias.ref : null, opts);
