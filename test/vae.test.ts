@@ -332,7 +332,7 @@ function kerasConvTransposeSameRef(x: Float32Array, [N, C, H, W]: number[], w: F
 test("conv nets: Keras 'same' padding, TensorFlow's way (asymmetric where the total is odd), for convs and transposed convs", () => {
   const shape = [2, 3, 7, 6];
   const x = Float32Array.from(randn(2 * 3 * 7 * 6, 4));
-  for (const k of [1, 3, 4]) {
+  for (const k of [1, 2, 3, 4, 5]) {
     const conv = initConv2d(keyFromSeed(k), 3, 2, k);
     // the conv stacks run channels last: NCHW -> NHWC in, NHWC -> NCHW out
     const nhwc = (a: Array) => np.transpose(a, [0, 2, 3, 1]), nchw = (a: Array) => np.transpose(a, [0, 3, 1, 2]);
