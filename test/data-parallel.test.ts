@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { train } from "../src/index.js";
-import { trainingWorkers, AUTO_PARALLEL_EXAMPLES, AUTO_PARALLEL_FLOPS_PER_PARAMETER } from "../src/api/train.js";
+import { trainingWorkers, workersNote, AUTO_PARALLEL_EXAMPLES, AUTO_PARALLEL_FLOPS_PER_PARAMETER } from "../src/api/train.js";
 import { makeOptimizer, stepFlopsPerParameter } from "../src/train/step.js";
 import { train as runTrainer } from "../src/train/trainer.js";
 import { shardSizes } from "../src/train/data-parallel.js";
@@ -103,6 +103,10 @@ test("the worker count: asked, or every core for a long run; never more than the
   const conv = stepFlopsPerParameter(createModel(resolveConfig({ flags: { preset: "keras-conv-vae" } }), { imageShape: [1, 28, 28], numClasses: 10 }), optimizer, 128);
   assert.ok(Math.abs(mlp - 328e6 / 652824) < 5, `seed-vae: ${mlp} FLOPs per parameter (0.328 GFLOP, 652,824 parameters)`);
   assert.ok(conv > AUTO_PARALLEL_FLOPS_PER_PARAMETER && mlp < AUTO_PARALLEL_FLOPS_PER_PARAMETER, `conv ${conv}, mlp ${mlp}`);
+  // Asking for workers where they do not pay gets a note (the run still uses them).
+  assert.match(workersNote(2, mlp) ?? "", /^note: 2 workers are likely slower than 1 here: the step does about 502 FLOPs per parameter/);
+  assert.equal(workersNote(2, conv), null);
+  assert.equal(workersNote(1, mlp), null);
   const data = spritesDataset();
   const model = createModel(config, { imageShape: [1, 28, 28], numClasses: 4 });
   await assert.rejects(runTrainer({ config: { ...config, workers: 2 }, model, data }), /needs Node's worker threads/);

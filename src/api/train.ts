@@ -168,6 +168,16 @@ export function trainingWorkers(config: RunConfig, trainExamples: number, cores:
   return Math.max(1, Math.min(asked, config.batchSize));
 }
 
+/**
+ * A line for a run that asked for several workers although its step does too little arithmetic per
+ * parameter for them to pay (see AUTO_PARALLEL_FLOPS_PER_PARAMETER); null when they may pay.
+ */
+export function workersNote(asked: number, flopsPerParameter: number): string | null {
+  if (asked <= 1 || flopsPerParameter >= AUTO_PARALLEL_FLOPS_PER_PARAMETER) return null;
+  return `note: ${asked} workers are likely slower than 1 here: the step does about ${Math.round(flopsPerParameter)} FLOPs ` +
+    `per parameter, and data-parallel training pays from about ${AUTO_PARALLEL_FLOPS_PER_PARAMETER} (conv nets; docs/speed.md)`;
+}
+
 /** The end-of-run evaluation: ELBO, −log p(x) (IS, config.evalIsSamples) or the reconstruction error, on test (else valid). */
 export function testEvaluation(model: TrainedModel, data: Dataset, config: RunConfig): Record<string, unknown> | undefined {
   const split = data.splits.test ?? data.splits.valid;
@@ -218,17 +228,17 @@ export async function trainWith(env: TrainEnvironment, options: TrainOptions): P
     if (e instanceof LatentkitError) throw e;
     throw new LatentkitError(`model ${config.model}: ${(e as Error).message}`);
   }
-  config = {
-    ...config,
-    workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1,
-      () => stepFlopsPerParameter(model, makeOptimizer(config), config.batchSize)),
-  };
+  let intensity: number | undefined; // FLOPs per parameter of the step, traced once if needed
+  const flopsPerParameter = () => (intensity ??= stepFlopsPerParameter(model, makeOptimizer(config), config.batchSize));
+  config = { ...config, workers: trainingWorkers(config, data.splits.train?.n ?? 0, env.cores?.() ?? 1, flopsPerParameter) };
   checkTrainingData(config, data); // before a run folder is made
   const progress = options.progress === true ? env.consoleProgress?.() : options.progress || undefined;
   const store = out !== undefined ? env.store!(out, !options.resume) : null;
   const log = options.log ?? ((line: string) => progress?.log(line));
   log(`training ${config.model}${config.preset ? ` (${config.preset})` : ""} on ${data.name}: ` +
     `${data.splits.train?.n ?? 0} train / ${data.splits.valid?.n ?? 0} valid examples, ${config.epochs} epochs${out !== undefined ? ` -> ${out}` : ""}`);
+  const note = config.workers > 1 ? workersNote(config.workers, flopsPerParameter()) : null;
+  if (note) log(note);
   const savedConfig = { ...config, data: dataInfo(data), version: PACKAGE_VERSION };
   const result = await runTrainer({
     config, model, data, store, resume: !!options.resume, progress, signal: options.signal, onEpoch: options.onEpoch,
