@@ -199,6 +199,7 @@ test("bad input fails with one line and the promised exit code", () => {
     [["train", "--set", "nonsense=1"], 1, /unknown configuration key "nonsense"/],
     [["train", "--set", "likelihood=poisson"], 1, /likelihood="poisson" is invalid.*bernoulli.*gaussian/],
     [["train", "--model", "nope"], 1, /unknown model "nope"; available: .*vae/],
+    [["train", "--model", "conv-vae", "--set", "convChannels=[]"], 1, /convChannels=\[\] is invalid: a conv model needs at least one conv layer/],
     [["train", "--config", join(tmp, "missing.json")], 1, /missing\.json: cannot read config file/],
     [["eval", join(tmp, "no-such-run")], 1, /no-such-run: no such run folder/],
     [["eval", tmp], 1, /not a run folder/],

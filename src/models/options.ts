@@ -25,7 +25,8 @@ export const MLP_OPTIONS = {
 };
 /** The conv networks of conv-nets.ts. */
 export const CONV_OPTIONS = {
-  convChannels: z.array(size).default([32, 64]).describe("channels of the stride-2 conv layers of conv models"),
+  convChannels: z.array(size).min(1, "a conv model needs at least one conv layer (without any, use an MLP model)")
+    .default([32, 64]).describe("channels of the stride-2 conv layers of conv models"),
   convKernel: positiveInt.default(3).describe("kernel size of conv models"),
   convDense: z.number().int().min(0).max(65536).default(0).describe("a dense hidden layer between conv stack and latent (0: none)"),
   ...ACTIVATIONS,
